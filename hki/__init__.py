@@ -1,0 +1,55 @@
+"""hki: keep a city's Handlungskonzept Integration and report on it to the council."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from hki import config
+from hki import extensions as ext
+from hki.i18n import register_filters
+
+#: Templates and static files live beside the package, as the product's layout.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and wire the application; the only place that binds extensions to an app."""
+    instance_path = Path(os.environ.get("HKI_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(config.from_environment(instance_path))
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(PROJECT_ROOT / "migrations"))
+    ext.csrf.init_app(app)
+    ext.babel.init_app(app, locale_selector=lambda: "de")
+    register_filters(app)
+
+    from hki import cli, errors, health
+    from hki.plan import views as plan_views
+
+    app.register_blueprint(plan_views.bp)
+    app.register_blueprint(health.bp)
+    errors.register(app)
+    cli.register(app)
+    _import_models()
+    return app
+
+
+def _import_models() -> None:
+    """Import every model module so that metadata (and Alembic) sees all tables."""
+    from hki.auth import models as _auth  # noqa: F401
+    from hki.plan import models as _plan  # noqa: F401
+    from hki.updates import models as _updates  # noqa: F401

@@ -1,0 +1,1 @@
+"""Users and (later) login, roles and the audit log."""

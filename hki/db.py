@@ -1,0 +1,95 @@
+"""Declarative base, constraint naming and column types shared by all models."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+from sqlalchemy.types import TypeDecorator
+
+#: Stable constraint names, so that Alembic produces the same migrations on both backends
+#: and constraints can be dropped by name later.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+#: A plain session or Flask-SQLAlchemy's scoped ``db.session``: services accept either.
+AnySession = Session | scoped_session[Any]
+
+
+class Base(DeclarativeBase):
+    """Base class of every model; carries the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """Return the current time as a timezone-aware UTC datetime (used as column default)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value is stored as
+    naive UTC and marked as UTC again when read. Naive datetimes are refused on the way in,
+    because a naive value cannot be placed on the record-time clock without guessing.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        """Convert to UTC; SQLite gets a naive UTC value."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime braucht einen Zeitstempel mit Zeitzone")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime whatever the backend gave back."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def code_enum(enum_cls: type[StrEnum], name: str) -> Enum:
+    """A closed vocabulary stored as its English code with a CHECK constraint.
+
+    Not a native PostgreSQL ENUM: adding a value later is then a plain constraint change
+    that works the same way on SQLite.
+    """
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_enforce_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
+    """Make SQLite enforce foreign keys, as PostgreSQL always does (it is off by default)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,55 @@
+"""German error pages: a user never sees a stack trace or an English default page."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask.typing import ResponseReturnValue
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from hki.extensions import db
+
+#: Title and explanation per status code: what happened and what to do next.
+MESSAGES: dict[int, tuple[LazyString, LazyString]] = {
+    400: (
+        _l("Die Anfrage ist ungültig"),
+        _l("Die übermittelten Angaben konnten nicht verarbeitet werden. "
+           "Bitte laden Sie die Seite neu und versuchen Sie es noch einmal."),
+    ),
+    403: (
+        _l("Kein Zugriff"),
+        _l("Sie haben keine Berechtigung für diese Seite. "
+           "Wenden Sie sich bei Fragen an die Koordinierungsstelle."),
+    ),
+    404: (
+        _l("Seite nicht gefunden"),
+        _l("Diese Seite gibt es nicht (mehr). "
+           "Bitte prüfen Sie die Adresse oder beginnen Sie auf der Startseite."),
+    ),
+    405: (_l("Aktion nicht möglich"), _l("Diese Aktion ist an dieser Stelle nicht vorgesehen.")),
+}
+FALLBACK = (
+    _l("Ein Fehler ist aufgetreten"),
+    _l("Bitte versuchen Sie es in einigen Minuten erneut. "
+       "Wenn der Fehler bleibt, wenden Sie sich an Ihre IT-Abteilung."),
+)
+
+
+def render_error(code: int) -> ResponseReturnValue:
+    """Render the German error page for an HTTP status code."""
+    title, text = MESSAGES.get(code, FALLBACK)
+    return render_template("errors/error.html", code=code, title=title, text=text), code
+
+
+def register(app: Flask) -> None:
+    """Render every HTTP error with the German error template."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> ResponseReturnValue:
+        return render_error(error.code or 500)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error: InternalServerError) -> ResponseReturnValue:
+        db.session.rollback()
+        return render_error(500)

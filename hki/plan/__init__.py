@@ -1,0 +1,1 @@
+"""The plan tree: Plan → Field → Goal → Measure, with organisations and indicators."""

@@ -1,0 +1,35 @@
+"""Read-only pages of the plan: list of plans, plan overview, measure page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+
+from hki.plan import queries
+from hki.updates.queries import update_history
+
+bp = Blueprint("plan", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    """List the plans, newest period first."""
+    return render_template("plan/index.html", plans=queries.all_plans())
+
+
+@bp.get("/plaene/<int:plan_id>")
+def overview(plan_id: int) -> str:
+    """Show a plan's fields, goals and measures with each measure's current status."""
+    overview = queries.plan_overview(plan_id)
+    if overview is None:
+        abort(404)
+    return render_template("plan/overview.html", o=overview, plan=overview.plan)
+
+
+@bp.get("/massnahmen/<int:measure_id>")
+def measure(measure_id: int) -> str:
+    """Show one measure with its attributes, indicators and full update history."""
+    found = queries.measure_detail(measure_id)
+    if found is None:
+        abort(404)
+    history = update_history(found.id)
+    return render_template("plan/measure.html", m=found, history=history)

@@ -1,0 +1,78 @@
+"""Reads of status updates: the current status of many measures in one query."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload
+
+from hki.extensions import db
+from hki.plan.models import Field, Goal, Measure
+from hki.updates.models import StatusUpdate
+
+#: The one definition of "latest": by the date described, then by when it was recorded
+#: (a later correction for the same date wins), then by id for identical timestamps.
+RECENCY = (StatusUpdate.as_of.desc(), StatusUpdate.recorded_at.desc(), StatusUpdate.id.desc())
+
+
+def latest_updates(
+    measure_ids: Select[int],
+    *,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+) -> Select[StatusUpdate]:
+    """Select each measure's latest update, in a single query for any number of measures.
+
+    :param measure_ids: a select of the measure ids to consider.
+    :param as_of: only updates describing a date up to this Stichtag count.
+    :param known_at: only updates recorded up to this moment count (Kenntnisstand).
+    """
+    ranked = select(
+        StatusUpdate.id,
+        func.row_number()
+        .over(partition_by=StatusUpdate.measure_id, order_by=RECENCY)
+        .label("recency_rank"),
+    ).where(StatusUpdate.measure_id.in_(measure_ids))
+    if as_of is not None:
+        ranked = ranked.where(StatusUpdate.as_of <= as_of)
+    if known_at is not None:
+        ranked = ranked.where(StatusUpdate.recorded_at <= known_at)
+    latest = ranked.subquery()
+    return (
+        select(StatusUpdate)
+        .join(latest, latest.c.id == StatusUpdate.id)
+        .where(latest.c.recency_rank == 1)
+    )
+
+
+def plan_measure_ids(plan_id: int) -> Select[int]:
+    """Select the ids of all measures of a plan."""
+    return (
+        select(Measure.id)
+        .join(Measure.goal)
+        .join(Goal.field)
+        .where(Field.plan_id == plan_id)
+    )
+
+
+def current_updates(
+    plan_id: int, *, as_of: date | None = None, known_at: datetime | None = None
+) -> dict[int, StatusUpdate]:
+    """Map measure id → its latest update, for every measure of a plan that has one.
+
+    A measure missing from the result has no update yet ("ohne Sachstand").
+    """
+    stmt = latest_updates(plan_measure_ids(plan_id), as_of=as_of, known_at=known_at)
+    return {u.measure_id: u for u in db.session.scalars(stmt)}
+
+
+def update_history(measure_id: int) -> list[StatusUpdate]:
+    """All updates of a measure, newest first, with their authors."""
+    stmt = (
+        select(StatusUpdate)
+        .where(StatusUpdate.measure_id == measure_id)
+        .options(joinedload(StatusUpdate.author))
+        .order_by(*RECENCY)
+    )
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,121 @@
+"""Closed vocabularies of the domain: English codes in the database, German words on screen.
+
+The codes and their meaning are defined in ``shared/domain/status.md``; colours and symbols
+follow its section 4 (Okabe–Ito palette, never colour alone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+
+class Status(StrEnum):
+    """Umsetzungsstand of a measure on a date."""
+
+    NOT_STARTED = "not_started"
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DELAYED = "delayed"
+    ONGOING = "ongoing"
+    COMPLETED = "completed"
+    ON_HOLD = "on_hold"
+    DISCONTINUED = "discontinued"
+
+    @property
+    def look(self) -> StatusLook:
+        """How the status is shown: word, symbol, short code and colours."""
+        return STATUS_LOOKS[self]
+
+    @property
+    def label(self) -> LazyString:
+        """The German word for the status."""
+        return self.look.label
+
+
+@dataclass(frozen=True)
+class StatusLook:
+    """Presentation of one status; colour is only ever an extra cue beside symbol and word."""
+
+    label: LazyString
+    symbol: str
+    short: str
+    fill: str
+    text: str
+
+
+STATUS_LOOKS: dict[Status, StatusLook] = {
+    Status.NOT_STARTED: StatusLook(_l("nicht begonnen"), "○", "NB", "#999999", "#000000"),
+    Status.PLANNED: StatusLook(_l("in Planung"), "◔", "IP", "#56B4E9", "#000000"),
+    Status.IN_PROGRESS: StatusLook(_l("in Umsetzung"), "◑", "IU", "#0072B2", "#FFFFFF"),
+    Status.DELAYED: StatusLook(_l("verzögert"), "▲", "VZ", "#D55E00", "#000000"),
+    Status.ONGOING: StatusLook(_l("Daueraufgabe"), "↻", "DA", "#CC79A7", "#000000"),
+    Status.COMPLETED: StatusLook(_l("abgeschlossen"), "✓", "AB", "#009E73", "#000000"),
+    Status.ON_HOLD: StatusLook(_l("zurückgestellt"), "‖", "ZR", "#E69F00", "#000000"),
+    Status.DISCONTINUED: StatusLook(_l("entfallen"), "✕", "EF", "#000000", "#FFFFFF"),
+}
+
+
+class Priority(StrEnum):
+    """Political or administrative priority of a measure."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def label(self) -> LazyString:
+        """The German word for the priority."""
+        return PRIORITY_LABELS[self]
+
+
+PRIORITY_LABELS: dict[Priority, LazyString] = {
+    Priority.HIGH: _l("hoch"),
+    Priority.MEDIUM: _l("mittel"),
+    Priority.LOW: _l("niedrig"),
+}
+
+
+class PlanState(StrEnum):
+    """Life cycle of a plan: drafted, adopted by the council, closed after its period."""
+
+    DRAFT = "draft"
+    ADOPTED = "adopted"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> LazyString:
+        """The German word for the state."""
+        return PLAN_STATE_LABELS[self]
+
+
+PLAN_STATE_LABELS: dict[PlanState, LazyString] = {
+    PlanState.DRAFT: _l("Entwurf"),
+    PlanState.ADOPTED: _l("beschlossen"),
+    PlanState.CLOSED: _l("abgeschlossen"),
+}
+
+
+class Role(StrEnum):
+    """What a user may do; the rules themselves live in ``hki.security``."""
+
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    OFFICE = "office"
+    READER = "reader"
+
+    @property
+    def label(self) -> LazyString:
+        """The German name of the role."""
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS: dict[Role, LazyString] = {
+    Role.ADMIN: _l("Administration"),
+    Role.COORDINATOR: _l("Koordination (KMuT)"),
+    Role.OFFICE: _l("Fachstelle"),
+    Role.READER: _l("Lesezugriff"),
+}

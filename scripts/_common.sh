@@ -1,0 +1,28 @@
+# Shared set-up for scripts/run and scripts/test: a virtual environment with the pinned
+# dependencies, reinstalled only when pyproject.toml changes. Sourced, not run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+cd "$ROOT"
+
+say() { printf '\033[1mhki:\033[0m %s\n' "$*"; }
+
+PYTHON="${HKI_PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  say "Python 3.11 oder neuer wird benötigt (gefunden: $("$PYTHON" --version 2>&1))."
+  exit 1
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  say "Lege die virtuelle Umgebung in .venv an …"
+  "$PYTHON" -m venv "$VENV"
+fi
+stamp="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$VENV/.hki-installed" 2>/dev/null)" != "$stamp" ]; then
+  say "Installiere Abhängigkeiten (einmalig, ca. 1 Minute) …"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]"
+  echo "$stamp" > "$VENV/.hki-installed"
+fi
+export PATH="$VENV/bin:$PATH"
+export FLASK_APP=hki

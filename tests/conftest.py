@@ -1,0 +1,176 @@
+"""Fixtures shared by the suite; the backend is chosen by ``HKI_TEST_DATABASE_URL``.
+
+- SQLite (default): the migrated schema is built once per session into a template file
+  that each test copies, so every test has a database of its own.
+- PostgreSQL: the test database is migrated once per session; each test runs inside an
+  outer transaction that is rolled back afterwards (commits in the code become savepoints).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import flask_migrate
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_sqlalchemy.session import Session as FsaSession
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from hki import create_app
+from hki.extensions import db
+from tests.factories import Factories
+
+PG_URL = os.environ.get("HKI_TEST_DATABASE_URL")
+BACKEND = "postgresql" if PG_URL else "sqlite"
+
+
+def _test_config(url: str) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+    }
+
+
+def reset_postgres_schema(url: str) -> None:
+    """Drop everything in the database's public schema (tests own this database)."""
+    app = create_app(_test_config(url))
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        db.engine.dispose()
+
+
+def migrate_to_head(url: str) -> None:
+    """Build the schema with the project's migrations, never with ``create_all``."""
+    app = create_app(_test_config(url))
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_instance(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep tests away from the real ``instance/`` folder and its secret key."""
+    os.environ["HKI_INSTANCE_PATH"] = str(tmp_path_factory.mktemp("instance"))
+    os.environ.pop("HKI_DATABASE_URL", None)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """URL (PostgreSQL) or template file path (SQLite) of a database at migration head."""
+    if PG_URL:
+        reset_postgres_schema(PG_URL)
+        migrate_to_head(PG_URL)
+        return PG_URL
+    template = tmp_path_factory.mktemp("template") / "hki.sqlite"
+    migrate_to_head(f"sqlite:///{template}")
+    return str(template)
+
+
+class _ConnectionSession(FsaSession):
+    """A Flask-SQLAlchemy session that always uses the test's outer connection."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Connection:
+        assert isinstance(self.bind, Connection)
+        return self.bind
+
+
+@pytest.fixture
+def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app on a database of its own (SQLite copy) or in a rolled-back transaction."""
+    if not PG_URL:
+        db_file = tmp_path / "hki.sqlite"
+        shutil.copyfile(migrated_database, db_file)
+        app = create_app(_test_config(f"sqlite:///{db_file}"))
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        return
+
+    app = create_app(_test_config(PG_URL))
+    with app.app_context():
+        engine = db.engine
+        original = db.session
+    connection = engine.connect()
+    outer = connection.begin()
+    db.session = scoped_session(
+        sessionmaker(
+            class_=_ConnectionSession,
+            db=db,
+            bind=connection,
+            join_transaction_mode="create_savepoint",
+        ),
+        scopefunc=original.registry.scopefunc,
+    )
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+        db.session = original
+        outer.rollback()
+        connection.close()
+        engine.dispose()
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[Flask]:
+    """Run the test body inside an application context (for direct calls to services)."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app_ctx: Flask) -> Factories:
+    """Factories that create plan objects with sensible defaults (flushed, not committed)."""
+    return Factories(db.session)
+
+
+class QueryCounter:
+    """Counts SQL statements sent to the database while active."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Iterator[QueryCounter]:
+    """Record every statement the app's engine executes during the test."""
+    counter = QueryCounter()
+    with app.app_context():
+        engine = db.engine
+
+    def record(*args: Any) -> None:
+        statement: str = args[2]
+        # Savepoints come from the PostgreSQL test harness (commits become savepoints).
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            counter.statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield counter
+    event.remove(engine, "before_cursor_execute", record)
