@@ -35,13 +35,29 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ext.migrate.init_app(app, ext.db, directory=str(PROJECT_ROOT / "migrations"))
     ext.csrf.init_app(app)
     ext.babel.init_app(app, locale_selector=lambda: "de")
+    ext.limiter.init_app(app)
+    ext.login_manager.init_app(app)
     register_filters(app)
 
-    from hki import cli, errors, health
+    from hki import cli, errors, health, security
+    from hki.auth import views as auth_views
+    from hki.auth.models import User
     from hki.plan import views as plan_views
+    from hki.updates import views as update_views
 
-    app.register_blueprint(plan_views.bp)
-    app.register_blueprint(health.bp)
+    def load_user(user_id: str) -> User | None:
+        user = ext.db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.is_active else None
+
+    ext.login_manager.user_loader(load_user)
+
+    @app.context_processor
+    def permissions() -> dict[str, Any]:
+        return {"can": security.can, "Action": security.Action}
+
+    for blueprint in (plan_views.bp, update_views.bp, auth_views.bp, health.bp):
+        app.register_blueprint(blueprint)
+    security.register(app)
     errors.register(app)
     cli.register(app)
     _import_models()
@@ -50,6 +66,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 def _import_models() -> None:
     """Import every model module so that metadata (and Alembic) sees all tables."""
+    from hki.auth import audit as _audit  # noqa: F401
     from hki.auth import models as _auth  # noqa: F401
     from hki.plan import models as _plan  # noqa: F401
     from hki.updates import models as _updates  # noqa: F401

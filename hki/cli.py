@@ -2,28 +2,92 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import gettext as _
+from sqlalchemy import select
 
+from hki.auth import services as auth_services
+from hki.auth.audit import acting_as
+from hki.auth.forms import EMAIL_PATTERN
 from hki.demo.seed import seed_demo
 from hki.extensions import db
+from hki.plan.models import Organisation
+from hki.security import MIN_PASSWORD_LENGTH
+from hki.vocab import Role
 
 hki_group = AppGroup("hki", help="Befehle für hki (Handlungskonzept Integration).")
 
 
 @hki_group.command("seed-demo")
 def seed_demo_command() -> None:
-    """Lädt den illustrativen Demo-Plan (nur, wenn er noch nicht vorhanden ist)."""
-    result = seed_demo(db.session)
+    """Lädt den illustrativen Demo-Plan und die Demo-Konten (nur, was noch fehlt)."""
+    with acting_as(_("Kommandozeile: Demo-Daten")):
+        result = seed_demo(db.session)
+        db.session.commit()
+    for account in result.accounts:
+        click.echo(_("Demo-Konto angelegt: %(email)s (%(role)s)", email=account.email,
+                     role=account.role.label))
     if result.plan is None:
-        click.echo("Der Demo-Plan ist bereits vorhanden; es wurde nichts geändert.")
+        click.echo(_("Der Demo-Plan ist bereits vorhanden; er wurde nicht verändert."))
         return
-    db.session.commit()
-    click.echo(
-        f"Demo-Plan „{result.plan.title}“ angelegt: "
-        f"{result.measures} Maßnahmen, {result.updates} Sachstände."
-    )
+    click.echo(_("Demo-Plan „%(title)s“ angelegt: %(measures)d Maßnahmen, %(updates)d "
+                 "Sachstände.", title=result.plan.title, measures=result.measures,
+                 updates=result.updates))
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+@hki_group.command("create-user")
+@click.option("--email", required=True, help="E-Mail-Adresse (Anmeldename).")
+@click.option("--role", "role_code", required=True, type=click.Choice([r.value for r in Role]),
+              help="Rolle: admin, coordinator, office oder reader.")
+@click.option("--organisation", default=None, help="Name der Organisation (für Fachstellen).")
+@click.option("--name", "display_name", default=None, help="Anzeigename (Standard: E-Mail).")
+@click.option("--password-stdin", is_flag=True,
+              help="Passwort von der Standardeingabe lesen statt nachzufragen.")
+def create_user_command(
+    email: str, role_code: str, organisation: str | None, display_name: str | None,
+    password_stdin: bool,
+) -> None:
+    """Legt ein Konto an, z. B. das erste Administrationskonto."""
+    import re
+
+    role = Role(role_code)
+    if not re.match(EMAIL_PATTERN, email.strip()):
+        _fail(_("„%(email)s“ ist keine gültige E-Mail-Adresse.", email=email))
+    if auth_services.find_user(db.session, email) is not None:
+        _fail(_("Für %(email)s gibt es bereits ein Konto; es wurde nichts geändert.",
+                email=email))
+    org = None
+    if organisation:
+        org = db.session.scalars(
+            select(Organisation).where(Organisation.name == organisation)
+        ).one_or_none()
+        if org is None:
+            _fail(_("Die Organisation „%(name)s“ gibt es nicht. Legen Sie sie zuerst an oder "
+                    "prüfen Sie die Schreibweise.", name=organisation))
+    if role is Role.OFFICE and org is None:
+        _fail(_("Ein Konto mit der Rolle „Fachstelle“ braucht --organisation."))
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt(_("Passwort"), hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        _fail(_("Das Passwort muss mindestens %(n)d Zeichen lang sein.", n=MIN_PASSWORD_LENGTH))
+    with acting_as(_("Kommandozeile: create-user")):
+        user = auth_services.create_user(
+            db.session, email=email, display_name=display_name or email, role=role,
+            organisation=org, password=password,
+        )
+        db.session.commit()
+    click.echo(_("Konto angelegt: %(email)s (%(role)s).", email=user.email, role=role.label))
 
 
 def register(app: Flask) -> None:

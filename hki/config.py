@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,35 @@ def _secret_key(instance_path: Path) -> str:
     return key_file.read_text(encoding="ascii").strip()
 
 
+def _flag(name: str, default: bool) -> bool:
+    """Read a yes/no variable: 1/true/yes/ja count as yes."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "ja", "on"}
+
+
 def from_environment(instance_path: Path) -> dict[str, Any]:
     """Build the Flask configuration from the environment."""
     default_db = f"sqlite:///{instance_path / 'hki.sqlite'}"
+    idle_minutes = int(os.environ.get("HKI_IDLE_MINUTES", "30"))
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("HKI_DATABASE_URL", default_db),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BABEL_DEFAULT_LOCALE": "de",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("HKI_TIMEZONE", "Europe/Berlin"),
-        "HKI_CITY": os.environ.get("HKI_CITY", ""),
+        # Sessions: signed cookies (no server state, so any worker can serve any request),
+        # ended after HKI_IDLE_MINUTES without a request (checked on the server too).
+        "HKI_IDLE_MINUTES": idle_minutes,
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle_minutes),
+        "SESSION_REFRESH_EACH_REQUEST": True,
+        "SESSION_COOKIE_NAME": "hki_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag("HKI_SECURE_COOKIES", True),
+        # Failed logins, counted per account and per address (Flask-Limiter).
+        "RATELIMIT_STORAGE_URI": os.environ.get("HKI_RATELIMIT_STORAGE_URI", "memory://"),
+        "HKI_LOGIN_LIMIT_ACCOUNT": os.environ.get("HKI_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
+        "HKI_LOGIN_LIMIT_ADDRESS": os.environ.get("HKI_LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
     }

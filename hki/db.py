@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Dialect, Engine
@@ -25,6 +25,13 @@ NAMING_CONVENTION = {
 
 #: A plain session or Flask-SQLAlchemy's scoped ``db.session``: services accept either.
 AnySession = Session | scoped_session[Any]
+
+
+class Audited:
+    """Mixin: every change to instances of this model is written to the audit log."""
+
+    #: Attributes whose values are never written to the log (only that they changed).
+    __audit_redact__: ClassVar[frozenset[str]] = frozenset()
 
 
 class Base(DeclarativeBase):

@@ -6,6 +6,7 @@ from flask import Flask, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from hki.extensions import db
@@ -28,7 +29,19 @@ MESSAGES: dict[int, tuple[LazyString, LazyString]] = {
            "Bitte prüfen Sie die Adresse oder beginnen Sie auf der Startseite."),
     ),
     405: (_l("Aktion nicht möglich"), _l("Diese Aktion ist an dieser Stelle nicht vorgesehen.")),
+    429: (
+        _l("Zu viele Versuche"),
+        _l("Es gab zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie 15 Minuten und "
+           "versuchen Sie es dann erneut. Wenn Sie Ihr Passwort vergessen haben, wenden Sie "
+           "sich an die Administration."),
+    ),
 }
+#: A form sent without a valid CSRF token: usually an old page or an expired session.
+CSRF_MESSAGE = (
+    _l("Die Sitzung ist abgelaufen"),
+    _l("Das Formular war zu alt oder kam nicht von dieser Seite. Es wurde nichts gespeichert. "
+       "Bitte laden Sie die Seite neu und versuchen Sie es noch einmal."),
+)
 FALLBACK = (
     _l("Ein Fehler ist aufgetreten"),
     _l("Bitte versuchen Sie es in einigen Minuten erneut. "
@@ -36,9 +49,11 @@ FALLBACK = (
 )
 
 
-def render_error(code: int) -> ResponseReturnValue:
+def render_error(
+    code: int, message: tuple[LazyString, LazyString] | None = None
+) -> ResponseReturnValue:
     """Render the German error page for an HTTP status code."""
-    title, text = MESSAGES.get(code, FALLBACK)
+    title, text = message or MESSAGES.get(code, FALLBACK)
     return render_template("errors/error.html", code=code, title=title, text=text), code
 
 
@@ -48,6 +63,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
         return render_error(error.code or 500)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
+        return render_error(400, CSRF_MESSAGE)
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> ResponseReturnValue:

@@ -3,6 +3,9 @@
 from typing import TYPE_CHECKING
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -15,6 +18,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 csrf = CSRFProtect()
 babel = Babel()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address)
 
 if TYPE_CHECKING:
     # Flask-SQLAlchemy builds ``db.Model`` at run time from ``Base``; mypy only knows ``Base``.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import format_date, format_datetime, format_decimal, get_timezone
 
 
 def datum(value: date | None) -> str:
@@ -30,6 +30,11 @@ def zahl(value: float | int | None) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(format_decimal(value, format="#,##0.##"))
+
+
+def local_today() -> date:
+    """Today's date where the users are (Europe/Berlin), not on the server's clock."""
+    return datetime.now(get_timezone()).date()
 
 
 def register_filters(app: Flask) -> None:

@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,17 +20,33 @@ import flask_migrate
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from werkzeug.test import TestResponse
 from flask_sqlalchemy.session import Session as FsaSession
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from hki import create_app
+from hki.auth.models import User
+from hki.plan.models import Organisation
+from hki.vocab import Role
 from hki.extensions import db
 from tests.factories import Factories
 
 PG_URL = os.environ.get("HKI_TEST_DATABASE_URL")
 BACKEND = "postgresql" if PG_URL else "sqlite"
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests never share the test body's app context.
+
+    Flask reuses an already pushed app context for a request; tests push one to build
+    data, so without this, requests would share ``g`` and the database session with the
+    test (and with each other), which production never does.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 def _test_config(url: str) -> dict[str, Any]:
@@ -92,6 +110,7 @@ def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
         db_file = tmp_path / "hki.sqlite"
         shutil.copyfile(migrated_database, db_file)
         app = create_app(_test_config(f"sqlite:///{db_file}"))
+        app.test_client_class = IsolatedClient
         yield app
         with app.app_context():
             db.session.remove()
@@ -99,6 +118,7 @@ def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
         return
 
     app = create_app(_test_config(PG_URL))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         engine = db.engine
         original = db.session
@@ -145,6 +165,32 @@ def runner(app: Flask) -> FlaskCliRunner:
 def make(app_ctx: Flask) -> Factories:
     """Factories that create plan objects with sensible defaults (flushed, not committed)."""
     return Factories(db.session)
+
+
+class Auth:
+    """Log the test client in as a new user of a role, without the cost of Argon2."""
+
+    def __init__(self, client: FlaskClient, make: Factories) -> None:
+        self.client = client
+        self.make = make
+
+    def login_as(self, role: Role, organisation: Organisation | None = None) -> User:
+        user = self.make.user(role=role, organisation=organisation)
+        self.make.commit()
+        with self.client.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+            session["last_seen"] = datetime.now(UTC).timestamp()
+        return user
+
+    def logout(self) -> None:
+        with self.client.session_transaction() as session:
+            session.clear()
+
+
+@pytest.fixture
+def auth(client: FlaskClient, make: Factories) -> Auth:
+    return Auth(client, make)
 
 
 class QueryCounter:

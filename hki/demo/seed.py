@@ -20,6 +20,7 @@ from sqlalchemy import select
 from hki.auth.models import User
 from hki.db import AnySession, utcnow
 from hki.plan.models import Field, Goal, Indicator, Measure, Organisation, Plan, TargetGroup
+from hki.security import hash_password
 from hki.updates.models import StatusUpdate
 from hki.vocab import PlanState, Priority, Role, Status
 
@@ -30,6 +31,17 @@ COORDINATION_ORGANISATION = "Jugendamt – Migrationsbüro (KMuT)"
 RECORDING_DELAY = timedelta(days=14)
 
 
+#: One login per role, named in the README. The password is public: demo use only.
+DEMO_PASSWORD = "hki-demo-2026"  # noqa: S105 (public demo password, documented)
+DEMO_ACCOUNTS: tuple[tuple[str, str, Role, str | None], ...] = (
+    ("admin@demo.hki.invalid", "Demo Administration", Role.ADMIN, None),
+    ("koordination@demo.hki.invalid", "Demo Koordination (KMuT)", Role.COORDINATOR,
+     COORDINATION_ORGANISATION),
+    ("vhs@demo.hki.invalid", "Demo Fachstelle VHS", Role.OFFICE, "VHS Wilhelmshaven"),
+    ("rat@demo.hki.invalid", "Demo Ratsmitglied", Role.READER, None),
+)
+
+
 @dataclass(frozen=True)
 class SeedResult:
     """What a seed run created (``plan`` is ``None`` when the plan was already there)."""
@@ -37,6 +49,7 @@ class SeedResult:
     plan: Plan | None
     measures: int = 0
     updates: int = 0
+    accounts: tuple[User, ...] = ()
 
 
 def load_demo_data() -> dict[str, Any]:
@@ -93,11 +106,11 @@ class _Lookup:
 
 
 def seed_demo(session: AnySession, now: datetime | None = None) -> SeedResult:
-    """Create the demo plan unless a plan with its title exists; never commits."""
+    """Create the demo plan and the demo accounts, each only if missing; never commits."""
     data = load_demo_data()
     meta = data["meta"]
     if session.scalar(select(Plan.id).where(Plan.title == meta["title"])) is not None:
-        return SeedResult(plan=None)
+        return SeedResult(plan=None, accounts=_demo_accounts(session, _Lookup(session)))
     now = now or utcnow()
     lookup = _Lookup(session)
     plan = Plan(
@@ -132,7 +145,26 @@ def seed_demo(session: AnySession, now: datetime | None = None) -> SeedResult:
                     session.add(_update(u, measure, lookup, now))
                     updates += 1
     session.flush()
-    return SeedResult(plan=plan, measures=measures, updates=updates)
+    accounts = _demo_accounts(session, lookup)
+    return SeedResult(plan=plan, measures=measures, updates=updates, accounts=accounts)
+
+
+def _demo_accounts(session: AnySession, lookup: _Lookup) -> tuple[User, ...]:
+    """Create the missing demo logins, one per role."""
+    existing = set(session.scalars(select(User.email)))
+    created = []
+    for email, name, role, organisation in DEMO_ACCOUNTS:
+        if email in existing:
+            continue
+        user = User(
+            email=email, display_name=name, role=role,
+            organisation=lookup.organisation(organisation) if organisation else None,
+            password_hash=hash_password(DEMO_PASSWORD),
+        )
+        session.add(user)
+        created.append(user)
+    session.flush()
+    return tuple(created)
 
 
 def _measure(m: dict[str, Any], position: int, lookup: _Lookup, plan: Plan) -> Measure:

@@ -19,10 +19,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hki.db import UTCDateTime, code_enum, utcnow
+from hki.db import Audited, UTCDateTime, code_enum, utcnow
 from hki.extensions import Model
 from hki.vocab import PlanState, Priority
 
@@ -48,7 +49,7 @@ measure_target_groups = Table(
 )
 
 
-class Organisation(Model):
+class Organisation(Audited, Model):
     """An office of the city or an outside partner (Jugendamt, VHS, Jobcenter, Verein …)."""
 
     __tablename__ = "organisations"
@@ -56,12 +57,14 @@ class Organisation(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: Deactivated organisations stay on the measures they led but get no new ones.
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     def __repr__(self) -> str:
         return f"<Organisation {self.name}>"
 
 
-class TargetGroup(Model):
+class TargetGroup(Audited, Model):
     """A Zielgruppe used as a tag on measures (e.g. "Neuzugewanderte")."""
 
     __tablename__ = "target_groups"
@@ -71,7 +74,7 @@ class TargetGroup(Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
 
 
-class Plan(Model):
+class Plan(Audited, Model):
     """A Handlungskonzept for a period, adopted by the council and continued by a successor."""
 
     __tablename__ = "plans"
@@ -104,7 +107,7 @@ class Plan(Model):
     predecessor: Mapped[Plan | None] = relationship(remote_side=[id])
 
 
-class Field(Model):
+class Field(Audited, Model):
     """A Handlungsfeld: first level of the plan, numbered "1", "2", …."""
 
     __tablename__ = "fields"
@@ -127,7 +130,7 @@ class Field(Model):
     )
 
 
-class Goal(Model):
+class Goal(Audited, Model):
     """A Ziel within a field, numbered "2.3"."""
 
     __tablename__ = "goals"
@@ -150,7 +153,7 @@ class Goal(Model):
     )
 
 
-class Measure(Model):
+class Measure(Audited, Model):
     """A Maßnahme, numbered "2.3.1", led by exactly one organisation.
 
     Its status is not a column: it is the latest :class:`StatusUpdate` (see
@@ -196,7 +199,7 @@ class Measure(Model):
     updates: Mapped[list[StatusUpdate]] = relationship(back_populates="measure")
 
 
-class Indicator(Model):
+class Indicator(Audited, Model):
     """A measurable variable of a measure, with baseline and target."""
 
     __tablename__ = "indicators"
@@ -221,7 +224,7 @@ class Indicator(Model):
     )
 
 
-class IndicatorValue(Model):
+class IndicatorValue(Audited, Model):
     """A measured value of an indicator on a date (Istwert)."""
 
     __tablename__ = "indicator_values"

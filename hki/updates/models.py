@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hki.db import UTCDateTime, code_enum, utcnow
+from hki.db import Audited, UTCDateTime, code_enum, utcnow
 from hki.extensions import Model
 from hki.vocab import Status
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from hki.plan.models import Measure
 
 
-class StatusUpdate(Model):
+class StatusUpdate(Audited, Model):
     """What was true about a measure on ``as_of``, as written by ``author`` at ``recorded_at``.
 
     Two clocks: ``as_of`` is valid time (the date described), ``recorded_at`` is record time

@@ -8,9 +8,11 @@ import pytest
 from flask import Flask
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
-from hki.demo.seed import seed_demo
+from hki.demo.seed import DEMO_PASSWORD, seed_demo
 from hki.extensions import db
 from hki.plan.models import Measure
 
@@ -27,7 +29,15 @@ def test_demo_overview_in_chromium(
         measure_id = db.session.scalars(select(Measure.id).where(Measure.number == "1.1.2")).one()
         db.session.commit()
 
+    # Anonymous visitors land on the login page and come back after logging in.
+    browser.delete_all_cookies()
     browser.get(f"{live_server}/plaene/{plan_id}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Anmelden"
+    browser.find_element(By.ID, "email").send_keys("rat@demo.hki.invalid")
+    browser.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+
+    WebDriverWait(browser, 10).until(EC.url_to_be(f"{live_server}/plaene/{plan_id}"))
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "de"
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith(
         "Handlungskonzept Integration 2020–2025"
@@ -42,7 +52,7 @@ def test_demo_overview_in_chromium(
     assert browser.save_screenshot(str(screenshot_dir / "uebersicht.png"))
 
     browser.find_element(By.LINK_TEXT, "Integrationskurse mit Kinderbetreuung").click()
-    assert browser.current_url.endswith(f"/massnahmen/{measure_id}")
+    WebDriverWait(browser, 10).until(EC.url_contains(f"/massnahmen/{measure_id}"))
     assert "Aktueller Umsetzungsstand: ✓ abgeschlossen" in browser.find_element(
         By.TAG_NAME, "main"
     ).text

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 from flask.testing import FlaskClient
 
 from hki.vocab import Status
-from tests.conftest import QueryCounter
+from hki.vocab import Role
+from tests.conftest import Auth, QueryCounter
 from tests.factories import Factories
 
 
@@ -25,7 +26,8 @@ def row_of(html: str, number: str) -> str:
     return text_of(match.group(0))
 
 
-def test_overview_shows_tree_with_current_status(make: Factories, client: FlaskClient) -> None:
+def test_overview_shows_tree_with_current_status(make: Factories, client: FlaskClient, auth: Auth) -> None:
+    auth.login_as(Role.READER)
     plan = make.plan(title="HKI Musterstadt 2020–2025")
     field = make.field(plan, number="3", title="Ausbildung und Arbeit")
     goal = make.goal(field, number="3.2", title="Übergänge erleichtern")
@@ -53,8 +55,9 @@ def test_overview_shows_tree_with_current_status(make: Factories, client: FlaskC
 
 
 def test_overview_query_count_does_not_grow_with_plan(
-    make: Factories, client: FlaskClient, count_queries: QueryCounter
+    make: Factories, client: FlaskClient, auth: Auth, count_queries: QueryCounter
 ) -> None:
+    auth.login_as(Role.READER)
     def queries_for(plan_id: int) -> int:
         before = count_queries.count
         assert client.get(f"/plaene/{plan_id}").status_code == 200
@@ -75,8 +78,9 @@ def test_overview_query_count_does_not_grow_with_plan(
 
 
 def test_measure_page_shows_attributes_and_history_newest_first(
-    make: Factories, client: FlaskClient
+    make: Factories, client: FlaskClient, auth: Auth
 ) -> None:
+    auth.login_as(Role.READER)
     m = make.measure(
         title="Sprachcafé im Quartier",
         description="Offener Treff zum Deutschüben.",
@@ -104,14 +108,16 @@ def test_measure_page_shows_attributes_and_history_newest_first(
     assert "Eingetragen von Stadtbibliothek – Leitung am 15.01.2024, 10:30 Uhr" in page
 
 
-def test_measure_without_update_says_so(make: Factories, client: FlaskClient) -> None:
+def test_measure_without_update_says_so(make: Factories, client: FlaskClient, auth: Auth) -> None:
+    auth.login_as(Role.READER)
     m = make.measure()
     make.commit()
     page = text_of(client.get(f"/massnahmen/{m.id}").get_data(as_text=True))
     assert "Zu dieser Maßnahme liegt noch kein Sachstand vor." in page
 
 
-def test_unknown_pages_get_german_404(client: FlaskClient) -> None:
+def test_unknown_pages_get_german_404(client: FlaskClient, auth: Auth) -> None:
+    auth.login_as(Role.READER)
     for url in ("/plaene/424242", "/massnahmen/424242", "/gibt-es-nicht"):
         response = client.get(url)
         assert response.status_code == 404
@@ -119,8 +125,9 @@ def test_unknown_pages_get_german_404(client: FlaskClient) -> None:
 
 
 def test_index_lists_plans_or_explains_how_to_load_demo(
-    make: Factories, client: FlaskClient
+    make: Factories, client: FlaskClient, auth: Auth
 ) -> None:
+    auth.login_as(Role.READER)
     assert "Es ist noch kein Handlungskonzept angelegt." in client.get("/").get_data(as_text=True)
     plan = make.plan(title="HKI Beispielstadt")
     make.commit()
@@ -128,7 +135,7 @@ def test_index_lists_plans_or_explains_how_to_load_demo(
     assert f'href="/plaene/{plan.id}"' in html and "HKI Beispielstadt" in html
 
 
-def test_health_checks_database(client: FlaskClient) -> None:
+def test_health_is_public_and_checks_database(client: FlaskClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok"}

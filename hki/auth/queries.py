@@ -1,0 +1,62 @@
+"""Reads for the administration pages and the audit log."""
+
+from __future__ import annotations
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from hki.auth.models import AuditEntry, User
+from hki.extensions import db
+from hki.plan.models import Organisation
+
+#: Audited tables and their German names, for the filter of the audit log.
+AUDIT_ENTITIES: dict[str, LazyString] = {
+    "plans": _l("Handlungskonzepte"),
+    "fields": _l("Handlungsfelder"),
+    "goals": _l("Ziele"),
+    "measures": _l("Maßnahmen"),
+    "indicators": _l("Indikatoren"),
+    "indicator_values": _l("Indikatorwerte"),
+    "status_updates": _l("Sachstände"),
+    "organisations": _l("Organisationen"),
+    "target_groups": _l("Zielgruppen"),
+    "users": _l("Benutzerkonten"),
+}
+AUDIT_ACTIONS: dict[str, LazyString] = {
+    "create": _l("angelegt"),
+    "update": _l("geändert"),
+    "delete": _l("gelöscht"),
+}
+AUDIT_PAGE_SIZE = 50
+
+
+def all_users() -> list[User]:
+    """Every account with its organisation, by name."""
+    stmt = select(User).options(joinedload(User.organisation)).order_by(User.display_name)
+    return list(db.session.scalars(stmt))
+
+
+def all_organisations() -> list[Organisation]:
+    """Every organisation, active first, then by name."""
+    stmt = select(Organisation).order_by(Organisation.is_active.desc(), Organisation.name)
+    return list(db.session.scalars(stmt))
+
+
+def audit_page(*, entity: str | None, user_id: int | None, page: int) -> Pagination:
+    """One page of the audit log, newest first, optionally filtered."""
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if entity:
+        stmt = stmt.where(AuditEntry.entity == entity)
+    if user_id:
+        stmt = stmt.where(AuditEntry.user_id == user_id)
+    return db.paginate(stmt, page=max(page, 1), per_page=AUDIT_PAGE_SIZE, error_out=False)
+
+
+def audit_people() -> list[User]:
+    """The people who appear in the audit log, for its filter."""
+    ids = select(AuditEntry.user_id).where(AuditEntry.user_id.is_not(None)).distinct()
+    stmt = select(User).where(User.id.in_(ids)).order_by(User.display_name)
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,84 @@
+"""Changes to users and organisations; they flush, the caller commits."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from hki.auth.models import User
+from hki.db import AnySession
+from hki.plan.models import Organisation
+from hki.security import hash_password
+from hki.vocab import Role
+
+
+def normalise_email(email: str) -> str:
+    """E-mail addresses are compared and stored in lower case without spaces."""
+    return email.strip().lower()
+
+
+def find_user(session: AnySession, email: str) -> User | None:
+    """The account with this e-mail address, if any."""
+    return session.scalars(
+        select(User).where(func.lower(User.email) == normalise_email(email))
+    ).one_or_none()
+
+
+def create_user(
+    session: AnySession,
+    *,
+    email: str,
+    display_name: str,
+    role: Role,
+    organisation: Organisation | None,
+    password: str | None,
+) -> User:
+    """Create an account; without a password it cannot log in."""
+    user = User(
+        email=normalise_email(email),
+        display_name=display_name.strip(),
+        role=role,
+        organisation=organisation,
+        password_hash=hash_password(password) if password else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_user(
+    session: AnySession,
+    user: User,
+    *,
+    display_name: str,
+    role: Role,
+    organisation: Organisation | None,
+    is_active: bool,
+    password: str | None = None,
+) -> User:
+    """Change an account's name, role, organisation, activity and maybe its password."""
+    user.display_name = display_name.strip()
+    user.role = role
+    user.organisation = organisation
+    user.is_active = is_active
+    if password:
+        user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+def create_organisation(session: AnySession, name: str) -> Organisation:
+    """Add an office or partner organisation."""
+    organisation = Organisation(name=name.strip())
+    session.add(organisation)
+    session.flush()
+    return organisation
+
+
+def update_organisation(
+    session: AnySession, organisation: Organisation, *, name: str, is_active: bool
+) -> Organisation:
+    """Rename or (de)activate an organisation; it is never deleted (reports name it)."""
+    organisation.name = name.strip()
+    organisation.is_active = is_active
+    session.flush()
+    return organisation

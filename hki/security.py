@@ -1,0 +1,196 @@
+"""Who may do what: the one place that decides, and the perimeter every request passes.
+
+Views never test roles themselves; they call :func:`authorize` (or :func:`can` to decide
+what to show). The table :data:`ROLE_ACTIONS` is the whole policy, plus one rule for
+offices: they may only act on measures their organisation leads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeGuard, TypeVar, cast
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from hki.auth.models import User
+from hki.plan.models import Measure
+from hki.vocab import Role
+
+
+class Action(StrEnum):
+    """Things a user can do; each view asks for one."""
+
+    VIEW = "view"  # plans, measures, dashboards, issued reports
+    POST_UPDATE = "post_update"  # a status update on a measure (scoped for offices)
+    EDIT_PLAN = "edit_plan"
+    ISSUE_REPORT = "issue_report"
+    VIEW_AUDIT = "view_audit"
+    MANAGE_USERS = "manage_users"  # users and organisations
+
+
+#: The policy, as in ``model.md``: what each role may do at all.
+ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: frozenset(Action),
+    Role.COORDINATOR: frozenset(
+        {Action.VIEW, Action.POST_UPDATE, Action.EDIT_PLAN, Action.ISSUE_REPORT,
+         Action.VIEW_AUDIT}
+    ),
+    Role.OFFICE: frozenset({Action.VIEW, Action.POST_UPDATE}),
+    Role.READER: frozenset({Action.VIEW}),
+}
+
+#: Endpoints reachable without login; everything else redirects to the login page.
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health.health"})
+
+
+def can(user: Any, action: Action, target: object | None = None) -> bool:
+    """Decide whether ``user`` may do ``action`` (on ``target``, where it matters)."""
+    if not isinstance(user, User) or not user.is_active:
+        return False
+    if action not in ROLE_ACTIONS[user.role]:
+        return False
+    if action is Action.POST_UPDATE and user.role is Role.OFFICE:
+        return (
+            isinstance(target, Measure)
+            and user.organisation_id is not None
+            and target.lead_organisation_id == user.organisation_id
+        )
+    return True
+
+
+def authorize(action: Action, target: object | None = None) -> None:
+    """Abort with the German 403 page unless the current user may do ``action``."""
+    if not can(current_user, action, target):
+        abort(403)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def requires(action: Action) -> Callable[[F], F]:
+    """Decorate a view that needs ``action`` regardless of any particular target."""
+
+    def decorator(view: F) -> F:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            authorize(action)
+            return view(*args, **kwargs)
+
+        wrapped.__name__ = view.__name__
+        wrapped.__doc__ = view.__doc__
+        return cast(F, wrapped)
+
+    return decorator
+
+
+# --- Passwords -------------------------------------------------------------------------
+
+_hasher = PasswordHasher()
+#: Verified against when the account does not exist, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("hki-timing-equaliser")
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with Argon2id (argon2-cffi's recommended parameters)."""
+    return _hasher.hash(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Check a password; costs the same whether or not the account exists."""
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    try:
+        ok = _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return ok and user is not None and user.is_active and bool(user.password_hash)
+
+
+# --- Perimeter and headers -------------------------------------------------------------
+
+#: No inline script, no inline style, no third-party origin, no framing.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def is_safe_next(target: str | None) -> TypeGuard[str]:
+    """Allow only paths on this site as a redirect target after login."""
+    return (
+        target is not None and target.startswith("/") and not target.startswith(("//", "/\\"))
+    )
+
+
+def _enforce_perimeter() -> ResponseReturnValue | None:
+    """Send anonymous users to the login page; end sessions idle for too long."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if current_user.is_authenticated:
+        now = datetime.now(UTC).timestamp()
+        last_seen = session.get("last_seen")
+        idle_limit = float(current_app.config["HKI_IDLE_MINUTES"]) * 60
+        if isinstance(last_seen, int | float) and now - last_seen > idle_limit:
+            logout_user()
+            session.clear()
+            flash(_("Sie wurden nach längerer Inaktivität abgemeldet. Bitte melden Sie sich "
+                    "erneut an."), "info")
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        session["last_seen"] = now
+        return None
+    if request.endpoint is None:
+        abort(404)
+    next_path = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("auth.login", next=next_path))
+
+
+def _add_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint not in ("static",):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def register(app: Flask) -> None:
+    """Install the perimeter and the security headers on every request."""
+    app.before_request(_enforce_perimeter)
+    app.after_request(_add_security_headers)
