@@ -160,8 +160,8 @@ def is_safe_next(target: str | None) -> TypeGuard[str]:
 
 def _enforce_perimeter() -> ResponseReturnValue | None:
     """Send anonymous users to the login page; end sessions idle for too long."""
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
+    if request.endpoint in PUBLIC_ENDPOINTS or request.routing_exception is not None:
+        return None  # unknown URL or wrong method: Flask answers 404/405 next
     if current_user.is_authenticated:
         now = datetime.now(UTC).timestamp()
         last_seen = session.get("last_seen")
@@ -174,8 +174,6 @@ def _enforce_perimeter() -> ResponseReturnValue | None:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         session["last_seen"] = now
         return None
-    if request.endpoint is None:
-        abort(404)
     next_path = request.full_path.rstrip("?") if request.method == "GET" else None
     return redirect(url_for("auth.login", next=next_path))
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextvars
 import os
 import shutil
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +20,17 @@ import flask_migrate
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from werkzeug.test import TestResponse
 from flask_sqlalchemy.session import Session as FsaSession
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import scoped_session, sessionmaker
+from werkzeug.test import TestResponse
 
 from hki import create_app
 from hki.auth.models import User
+from hki.extensions import db
 from hki.plan.models import Organisation
 from hki.vocab import Role
-from hki.extensions import db
 from tests.factories import Factories
 
 PG_URL = os.environ.get("HKI_TEST_DATABASE_URL")

@@ -18,7 +18,7 @@ from typing import Any
 from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy import event, insert, inspect
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Mapper, Session, UOWTransaction
 from sqlalchemy.orm.attributes import History
 from sqlalchemy.orm.state import InstanceState
 
@@ -114,6 +114,22 @@ def _changes(state: InstanceState[Any]) -> tuple[dict[str, Any], dict[str, Any]]
         before[rel.key] = sorted(map(str, map(_label, old_items)))
         after[rel.key] = sorted(map(str, map(_label, new_items)))
     return before, after
+
+
+def _keep_old_value(target: object, value: Any, oldvalue: Any, initiator: Any) -> Any:
+    return value
+
+
+@event.listens_for(Audited, "mapper_configured", propagate=True)
+def _load_old_values(mapper: Mapper[Any], class_: type) -> None:
+    """Load a column's old value before it is overwritten, even if it was expired.
+
+    Without this, setting an attribute after a commit (which expires everything) would
+    leave the audit log without the value before the change.
+    """
+    for attr in mapper.column_attrs:
+        event.listen(getattr(class_, attr.key), "set", _keep_old_value, active_history=True,
+                     retval=True)
 
 
 @event.listens_for(Session, "after_flush")

@@ -25,7 +25,7 @@ class UpdateForm(FlaskForm):
     progress = IntegerField(
         _l("Fortschritt in Prozent"),
         validators=[Optional(), NumberRange(0, 100, _l("Der Fortschritt liegt zwischen 0 und "
-                                                       "100 %."))],
+                                                       "100 %%."))],
     )
     note = TextAreaField(
         _l("Erläuterung"),

@@ -31,9 +31,17 @@ def browser() -> Iterator[webdriver.Chrome]:
     options.binary_location = CHROMIUM
     profile = tempfile.mkdtemp(prefix="hki-chromium-")
     for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-quic", "--no-first-run", "--window-size=1280,900", "--lang=de-DE",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+        "--window-size=1280,900",
+        "--lang=de-DE",
         f"--user-data-dir={profile}",
     ):
         options.add_argument(arg)

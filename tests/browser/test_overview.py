@@ -53,7 +53,8 @@ def test_demo_overview_in_chromium(
 
     browser.find_element(By.LINK_TEXT, "Integrationskurse mit Kinderbetreuung").click()
     WebDriverWait(browser, 10).until(EC.url_contains(f"/massnahmen/{measure_id}"))
-    assert "Aktueller Umsetzungsstand: ✓ abgeschlossen" in browser.find_element(
-        By.TAG_NAME, "main"
-    ).text
+    assert (
+        "Aktueller Umsetzungsstand: ✓ abgeschlossen"
+        in browser.find_element(By.TAG_NAME, "main").text
+    )
     assert browser.save_screenshot(str(screenshot_dir / "massnahme.png"))

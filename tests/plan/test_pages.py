@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime
 
 from flask.testing import FlaskClient
 
-from hki.vocab import Status
-from hki.vocab import Role
+from hki.vocab import Role, Status
 from tests.conftest import Auth, QueryCounter
 from tests.factories import Factories
 
@@ -26,7 +25,9 @@ def row_of(html: str, number: str) -> str:
     return text_of(match.group(0))
 
 
-def test_overview_shows_tree_with_current_status(make: Factories, client: FlaskClient, auth: Auth) -> None:
+def test_overview_shows_tree_with_current_status(
+    make: Factories, client: FlaskClient, auth: Auth
+) -> None:
     auth.login_as(Role.READER)
     plan = make.plan(title="HKI Musterstadt 2020–2025")
     field = make.field(plan, number="3", title="Ausbildung und Arbeit")
@@ -58,6 +59,7 @@ def test_overview_query_count_does_not_grow_with_plan(
     make: Factories, client: FlaskClient, auth: Auth, count_queries: QueryCounter
 ) -> None:
     auth.login_as(Role.READER)
+
     def queries_for(plan_id: int) -> int:
         before = count_queries.count
         assert client.get(f"/plaene/{plan_id}").status_code == 200
@@ -90,11 +92,23 @@ def test_measure_page_shows_attributes_and_history_newest_first(
     )
     make.indicator(m, name="Besuche pro Jahr", baseline_value=120.0, target_value=1500.5)
     author = make.user(display_name="Stadtbibliothek – Leitung")
-    make.update(m, Status.PLANNED, as_of=date(2021, 6, 30), progress=10, note="Raum gefunden.",
-                author=author)
-    make.update(m, Status.ONGOING, as_of=date(2023, 12, 31), progress=None,
-                note="Läuft als Regelangebot.", author=author,
-                recorded_at=datetime(2024, 1, 15, 9, 30, tzinfo=UTC))
+    make.update(
+        m,
+        Status.PLANNED,
+        as_of=date(2021, 6, 30),
+        progress=10,
+        note="Raum gefunden.",
+        author=author,
+    )
+    make.update(
+        m,
+        Status.ONGOING,
+        as_of=date(2023, 12, 31),
+        progress=None,
+        note="Läuft als Regelangebot.",
+        author=author,
+        recorded_at=datetime(2024, 1, 15, 9, 30, tzinfo=UTC),
+    )
     make.commit()
 
     page = text_of(client.get(f"/massnahmen/{m.id}").get_data(as_text=True))

@@ -26,8 +26,13 @@ def test_latest_by_as_of_not_by_recording_order(make: Factories) -> None:
 def test_same_as_of_later_recording_wins(make: Factories) -> None:
     m = make.measure()
     make.update(m, Status.IN_PROGRESS, as_of=date(2024, 6, 30), recorded_at=at("2024-07-01"))
-    make.update(m, Status.DELAYED, as_of=date(2024, 6, 30), recorded_at=at("2024-07-02"),
-                note="Korrektur: Förderbescheid fehlt noch.")
+    make.update(
+        m,
+        Status.DELAYED,
+        as_of=date(2024, 6, 30),
+        recorded_at=at("2024-07-02"),
+        note="Korrektur: Förderbescheid fehlt noch.",
+    )
     make.update(m, Status.PLANNED, as_of=date(2024, 1, 31), recorded_at=at("2024-09-01"))
     assert current_updates(m.goal.field.plan_id)[m.id].status is Status.DELAYED
 

@@ -1,0 +1,146 @@
+"""Every route, every role: one table says what each may reach, and the URL map is checked
+against it, so a new route that nobody thought about fails here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from hki.plan.models import Organisation
+from hki.vocab import Role
+from tests.conftest import Auth
+from tests.factories import Factories
+
+ANON = "anonymous"
+ROLES = (ANON, Role.READER, Role.OFFICE, Role.COORDINATOR, Role.ADMIN)
+
+
+@dataclass
+class World:
+    plan_id: int
+    own_measure_id: int  # led by the office user's organisation
+    other_measure_id: int
+    user_id: int
+    organisation_id: int
+
+
+@dataclass(frozen=True)
+class Case:
+    endpoint: str
+    method: str
+    url: Callable[[World], str]
+    #: Expected status per role, in the order of ROLES.
+    expected: tuple[int, int, int, int, int]
+    label: str = ""
+
+
+R, F, OK, GONE = 302, 403, 200, 405
+CASES = [
+    Case("static", "GET", lambda w: "/static/css/hki.css", (OK, OK, OK, OK, OK)),
+    Case("health.health", "GET", lambda w: "/health", (OK, OK, OK, OK, OK)),
+    Case("auth.login", "GET", lambda w: "/anmelden", (OK, R, R, R, R)),
+    Case("auth.login", "POST", lambda w: "/anmelden", (OK, R, R, R, R)),
+    Case("auth.logout", "POST", lambda w: "/abmelden", (R, R, R, R, R)),
+    Case("plan.index", "GET", lambda w: "/", (R, OK, OK, OK, OK)),
+    Case("plan.overview", "GET", lambda w: f"/plaene/{w.plan_id}", (R, OK, OK, OK, OK)),
+    Case("plan.measure", "GET", lambda w: f"/massnahmen/{w.own_measure_id}", (R, OK, OK, OK, OK)),
+    Case(
+        "updates.new",
+        "GET",
+        lambda w: f"/massnahmen/{w.own_measure_id}/sachstand",
+        (R, F, OK, OK, OK),
+        "eigene Maßnahme",
+    ),
+    Case(
+        "updates.new",
+        "POST",
+        lambda w: f"/massnahmen/{w.own_measure_id}/sachstand",
+        (R, F, OK, OK, OK),
+        "eigene Maßnahme",
+    ),
+    Case(
+        "updates.new",
+        "GET",
+        lambda w: f"/massnahmen/{w.other_measure_id}/sachstand",
+        (R, F, F, OK, OK),
+        "fremde Maßnahme",
+    ),
+    Case(
+        "updates.new",
+        "POST",
+        lambda w: f"/massnahmen/{w.other_measure_id}/sachstand",
+        (R, F, F, OK, OK),
+        "fremde Maßnahme",
+    ),
+    Case("auth.users", "GET", lambda w: "/verwaltung/benutzer", (R, F, F, F, OK)),
+    Case("auth.user_new", "GET", lambda w: "/verwaltung/benutzer/neu", (R, F, F, F, OK)),
+    Case("auth.user_new", "POST", lambda w: "/verwaltung/benutzer/neu", (R, F, F, F, OK)),
+    Case("auth.user_edit", "GET", lambda w: f"/verwaltung/benutzer/{w.user_id}", (R, F, F, F, OK)),
+    Case("auth.user_edit", "POST", lambda w: f"/verwaltung/benutzer/{w.user_id}", (R, F, F, F, OK)),
+    Case("auth.organisations", "GET", lambda w: "/verwaltung/organisationen", (R, F, F, F, OK)),
+    Case("auth.organisations", "POST", lambda w: "/verwaltung/organisationen", (R, F, F, F, OK)),
+    Case(
+        "auth.organisation_edit",
+        "GET",
+        lambda w: f"/verwaltung/organisationen/{w.organisation_id}",
+        (R, F, F, F, OK),
+    ),
+    # Fields missing from a POST keep their values (WTForms); the unticked box deactivates.
+    Case(
+        "auth.organisation_edit",
+        "POST",
+        lambda w: f"/verwaltung/organisationen/{w.organisation_id}",
+        (R, F, F, F, R),
+    ),
+    Case("auth.audit_log", "GET", lambda w: "/protokoll", (R, F, F, OK, OK)),
+    # Wrong method on a real route: 405 for everyone, never a 500 or a redirect loop.
+    Case("auth.logout", "GET", lambda w: "/abmelden", (GONE, GONE, GONE, GONE, GONE)),
+]
+
+
+def test_table_covers_every_route_and_method(app: Flask) -> None:
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
+    listed = {(c.endpoint, c.method) for c in CASES if c.expected != (GONE,) * 5}
+    assert routes - listed == set(), "Routes missing from the access table"
+    assert listed - routes == set(), "The access table lists routes that do not exist"
+
+
+@pytest.fixture
+def world(make: Factories) -> World:
+    office_org = make.organisation("Fachstelle A")
+    goal = make.goal()
+    own = make.measure(goal, lead=office_org)
+    other = make.measure(goal)
+    target_user = make.user(role=Role.READER)
+    make.commit()
+    return World(goal.field.plan_id, own.id, other.id, target_user.id, office_org.id)
+
+
+@pytest.mark.parametrize(
+    "case", CASES, ids=[f"{c.method} {c.endpoint} {c.label}".strip() for c in CASES]
+)
+def test_access(case: Case, world: World, client: FlaskClient, auth: Auth, make: Factories) -> None:
+    outcomes = []
+    for role in ROLES:
+        auth.logout()
+        if role != ANON:
+            organisation = None
+            if role is Role.OFFICE:
+                organisation = make.session.get(Organisation, world.organisation_id)
+            auth.login_as(Role(role), organisation=organisation)
+        # A browser always sends at least the CSRF token; an empty form must not validate.
+        data = {"csrf_token": "x"} if case.method == "POST" else None
+        response = client.open(case.url(world), method=case.method, data=data)
+        response.close()
+        assert response.status_code != 500
+        outcomes.append(response.status_code)
+    assert tuple(outcomes) == case.expected, dict(zip(map(str, ROLES), outcomes, strict=True))

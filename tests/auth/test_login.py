@@ -1,0 +1,165 @@
+"""Login: one message for every failure, rate limits, idle timeout, safe redirects, cookies."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from hki.auth import services
+from hki.extensions import db
+from hki.security import hash_password
+from hki.vocab import Role
+from tests.conftest import Auth
+from tests.factories import Factories
+
+PASSWORD = "richtig-geheim-42"
+
+
+@pytest.fixture
+def account(make: Factories) -> str:
+    services.create_user(
+        db.session,
+        email="Koordination@Stadt.example",
+        display_name="Kim Koordination",
+        role=Role.COORDINATOR,
+        organisation=None,
+        password=PASSWORD,
+    )
+    make.commit()
+    return "koordination@stadt.example"
+
+
+def login(client: FlaskClient, email: str, password: str, **headers: str):  # type: ignore[no-untyped-def]
+    return client.post(
+        "/anmelden",
+        data={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": headers.get("addr", "10.0.0.1")},
+    )
+
+
+def visible(html: str) -> str:
+    html = re.sub(r'name="csrf_token"[^>]*>', "", html)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def test_login_with_correct_password_reaches_pages(client: FlaskClient, account: str) -> None:
+    response = login(client, " KOORDINATION@stadt.example ", PASSWORD)
+    assert response.status_code == 302 and response.location == "/"
+    assert "Kim Koordination" in client.get("/").get_data(as_text=True)
+
+
+def test_wrong_password_and_unknown_account_look_identical(
+    client: FlaskClient, account: str, make: Factories
+) -> None:
+    inactive = make.user(email="alt@stadt.example", is_active=False)
+    inactive.password_hash = hash_password(PASSWORD)
+    make.commit()
+    answers = [
+        login(client, account, "falsches-passwort"),
+        login(client, "niemand@stadt.example", "falsches-passwort"),
+        login(client, "alt@stadt.example", PASSWORD),
+    ]
+    assert {a.status_code for a in answers} == {200}
+    pages = {
+        visible(a.get_data(as_text=True))
+        .replace("alt@stadt.example", "X")
+        .replace("niemand@stadt.example", "X")
+        .replace(account, "X")
+        for a in answers
+    }
+    assert len(pages) == 1
+    assert "E-Mail-Adresse oder Passwort ist falsch." in pages.pop()
+
+
+def test_nth_failed_login_per_account_is_refused(client: FlaskClient, account: str) -> None:
+    # Default: 5 failures per account in 15 minutes, from any address.
+    for attempt in range(5):
+        assert login(client, account, "falsch", addr=f"10.0.1.{attempt}").status_code == 200
+    refused = login(client, account, PASSWORD, addr="10.0.1.99")
+    assert refused.status_code == 429
+    assert "Zu viele Versuche" in refused.get_data(as_text=True)
+    # The same happens for an account that does not exist: nothing is revealed.
+    for attempt in range(5):
+        login(client, "gibtsnicht@stadt.example", "falsch", addr=f"10.0.2.{attempt}")
+    assert login(client, "gibtsnicht@stadt.example", "x", addr="10.0.2.99").status_code == 429
+
+
+def test_failed_logins_per_address_are_limited(
+    app: Flask, client: FlaskClient, account: str
+) -> None:
+    app.config["HKI_LOGIN_LIMIT_ADDRESS"] = "3 per 15 minutes"
+    for n in range(3):
+        assert login(client, f"person{n}@stadt.example", "falsch").status_code == 200
+    assert login(client, account, PASSWORD).status_code == 429
+    assert login(client, account, PASSWORD, addr="10.9.9.9").status_code == 302
+
+
+def test_successful_logins_are_not_counted(client: FlaskClient, account: str) -> None:
+    for _ in range(7):
+        assert login(client, account, PASSWORD).status_code == 302
+        client.post("/abmelden")
+
+
+def test_next_only_to_own_pages(client: FlaskClient, account: str) -> None:
+    response = client.post(
+        "/anmelden?next=/plaene/1", data={"email": account, "password": PASSWORD}
+    )
+    assert response.location == "/plaene/1"
+    client.post("/abmelden")
+    for evil in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        response = client.post(
+            f"/anmelden?next={evil}", data={"email": account, "password": PASSWORD}
+        )
+        assert response.location == "/", evil
+        client.post("/abmelden")
+
+
+def test_session_cookie_flags(client: FlaskClient, account: str) -> None:
+    response = login(client, account, PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("hki_session=")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_idle_session_ends(app: Flask, client: FlaskClient, auth: Auth) -> None:
+    auth.login_as(Role.READER)
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as session:
+        session["last_seen"] = (datetime.now(UTC) - timedelta(minutes=31)).timestamp()
+    response = client.get("/")
+    assert response.status_code == 302 and response.location.startswith("/anmelden")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "nach längerer Inaktivität abgemeldet" in page
+    assert client.get("/").status_code == 302
+
+
+def test_logout_ends_session(client: FlaskClient, auth: Auth) -> None:
+    auth.login_as(Role.READER)
+    assert client.post("/abmelden").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_deactivated_user_is_logged_out(client: FlaskClient, auth: Auth, make: Factories) -> None:
+    user = auth.login_as(Role.COORDINATOR)
+    assert client.get("/").status_code == 200
+    user.is_active = False
+    make.commit()
+    assert client.get("/").status_code == 302
+
+
+def test_security_headers_on_every_response(client: FlaskClient, auth: Auth) -> None:
+    for response in (
+        client.get("/anmelden"),
+        client.get("/health"),
+        client.get("/static/css/hki.css"),
+    ):
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "default-src 'self'" in csp
+        assert "unsafe-inline" not in csp and "http" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        response.close()
