@@ -30,6 +30,20 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "update": _l("geändert"),
     "delete": _l("gelöscht"),
 }
+#: German names of the recorded attributes; unknown keys are shown as they are.
+AUDIT_FIELDS: dict[str, LazyString] = {
+    "id": _l("Nr."), "title": _l("Titel"), "name": _l("Name"), "number": _l("Nummer"),
+    "description": _l("Beschreibung"), "email": _l("E-Mail"), "display_name": _l("Name"),
+    "role": _l("Rolle"), "organisation_id": _l("Organisation (Nr.)"),
+    "is_active": _l("aktiv"), "password_hash": _l("Passwort"), "created_at": _l("angelegt am"),
+    "status": _l("Umsetzungsstand"), "progress": _l("Fortschritt (%)"), "note": _l("Erläuterung"),
+    "as_of": _l("Stand vom"), "recorded_at": _l("erfasst am"), "author_id": _l("Verfasser (Nr.)"),
+    "measure_id": _l("Maßnahme (Nr.)"), "corrects_id": _l("korrigiert Sachstand (Nr.)"),
+    "goal_id": _l("Ziel (Nr.)"), "field_id": _l("Handlungsfeld (Nr.)"), "plan_id": _l("Plan (Nr.)"),
+    "lead_organisation_id": _l("Federführung (Nr.)"), "partners": _l("Kooperationspartner"),
+    "target_groups": _l("Zielgruppen"), "start_date": _l("Beginn"), "end_date": _l("Ende"),
+    "priority": _l("Priorität"), "position": _l("Reihenfolge"), "state": _l("Stand des Plans"),
+}
 AUDIT_PAGE_SIZE = 50
 
 

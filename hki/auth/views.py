@@ -187,6 +187,6 @@ def audit_log() -> ResponseReturnValue:
                               page=request.args.get("seite", 1, type=int))
     return render_template(
         "auth/audit.html", page=page, entity=entity, user_id=user_id,
-        entities=queries.AUDIT_ENTITIES, actions=queries.AUDIT_ACTIONS,
+        entities=queries.AUDIT_ENTITIES, actions=queries.AUDIT_ACTIONS, fields=queries.AUDIT_FIELDS,
         people=queries.audit_people(),
     )

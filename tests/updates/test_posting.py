@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from flask import Flask
@@ -62,6 +63,7 @@ def test_invalid_update_keeps_input_and_stores_nothing(
     ).get_data(as_text=True)
     assert "Das Datum liegt in der Zukunft." in page
     assert "zwischen 0 und 100" in page
+    assert "Bei „zurückgestellt“ ist eine Begründung nötig." in page
     assert f'value="{tomorrow}"' in page and 'value="150"' in page
     page = client.post(
         f"/massnahmen/{m.id}/sachstand",
@@ -77,3 +79,15 @@ def test_invalid_update_keeps_input_and_stores_nothing(
         response = client.post(f"/massnahmen/{m.id}/sachstand", data={"csrf_token": "", **garbage})
         assert response.status_code == 200
     assert stored(app) == []
+
+
+def test_form_starts_from_the_current_state(
+    client: FlaskClient, auth: Auth, make: Factories
+) -> None:
+    m = make.measure()
+    make.update(m, Status.DELAYED, progress=35, note="Personal fehlt")
+    make.commit()
+    auth.login_as(Role.COORDINATOR)
+    page = client.get(f"/massnahmen/{m.id}/sachstand").get_data(as_text=True)
+    assert '<option selected value="delayed">verzögert</option>' in page
+    assert re.search(r'<input[^>]*name="progress"[^>]*value="35"', page)
