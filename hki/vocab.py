@@ -59,47 +59,32 @@ STATUS_LOOKS: dict[Status, StatusLook] = {
 }
 
 
-class Priority(StrEnum):
+class LabelledEnum(StrEnum):
+    """A code vocabulary whose German words live in :data:`LABELS`."""
+
+    @property
+    def label(self) -> LazyString:
+        """The German word for the code."""
+        return LABELS[self]
+
+
+class Priority(LabelledEnum):
     """Political or administrative priority of a measure."""
 
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
 
-    @property
-    def label(self) -> LazyString:
-        """The German word for the priority."""
-        return PRIORITY_LABELS[self]
 
-
-PRIORITY_LABELS: dict[Priority, LazyString] = {
-    Priority.HIGH: _l("hoch"),
-    Priority.MEDIUM: _l("mittel"),
-    Priority.LOW: _l("niedrig"),
-}
-
-
-class PlanState(StrEnum):
+class PlanState(LabelledEnum):
     """Life cycle of a plan: drafted, adopted by the council, closed after its period."""
 
     DRAFT = "draft"
     ADOPTED = "adopted"
     CLOSED = "closed"
 
-    @property
-    def label(self) -> LazyString:
-        """The German word for the state."""
-        return PLAN_STATE_LABELS[self]
 
-
-PLAN_STATE_LABELS: dict[PlanState, LazyString] = {
-    PlanState.DRAFT: _l("Entwurf"),
-    PlanState.ADOPTED: _l("beschlossen"),
-    PlanState.CLOSED: _l("abgeschlossen"),
-}
-
-
-class Role(StrEnum):
+class Role(LabelledEnum):
     """What a user may do; the rules themselves live in ``hki.security``."""
 
     ADMIN = "admin"
@@ -107,13 +92,14 @@ class Role(StrEnum):
     OFFICE = "office"
     READER = "reader"
 
-    @property
-    def label(self) -> LazyString:
-        """The German name of the role."""
-        return ROLE_LABELS[self]
 
-
-ROLE_LABELS: dict[Role, LazyString] = {
+LABELS: dict[LabelledEnum, LazyString] = {
+    Priority.HIGH: _l("hoch"),
+    Priority.MEDIUM: _l("mittel"),
+    Priority.LOW: _l("niedrig"),
+    PlanState.DRAFT: _l("Entwurf"),
+    PlanState.ADOPTED: _l("beschlossen"),
+    PlanState.CLOSED: _l("abgeschlossen"),
     Role.ADMIN: _l("Administration"),
     Role.COORDINATOR: _l("Koordination (KMuT)"),
     Role.OFFICE: _l("Fachstelle"),

@@ -107,22 +107,34 @@ class Plan(Audited, Model):
     predecessor: Mapped[Plan | None] = relationship(remote_side=[id])
 
 
-class Field(Audited, Model):
-    """A Handlungsfeld: first level of the plan, numbered "1", "2", …."""
+class PlanNode:
+    """Columns shared by fields, goals and measures: a numbered, titled, ordered node."""
 
-    __tablename__ = "fields"
-    __table_args__ = (
-        UniqueConstraint("plan_id", "number"),
+    #: Gliederungsnummer such as "2.3.1"; unique within the parent (see ``node_rules``).
+    number: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(TITLE_LENGTH))
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: Order among siblings; numbers are labels, not the order.
+    position: Mapped[int] = mapped_column(default=0)
+
+
+def node_rules(parent_column: str) -> tuple[UniqueConstraint | CheckConstraint, ...]:
+    """The constraints every plan node carries: a unique number within its parent."""
+    return (
+        UniqueConstraint(parent_column, "number"),
         CheckConstraint("number <> ''", name="number_not_empty"),
         CheckConstraint("title <> ''", name="title_not_empty"),
     )
 
+
+class Field(PlanNode, Audited, Model):
+    """A Handlungsfeld: first level of the plan, numbered "1", "2", …."""
+
+    __tablename__ = "fields"
+    __table_args__ = node_rules("plan_id")
+
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
-    number: Mapped[str] = mapped_column(String(20))
-    title: Mapped[str] = mapped_column(String(TITLE_LENGTH))
-    description: Mapped[str] = mapped_column(Text, default="")
-    position: Mapped[int] = mapped_column(default=0)
 
     plan: Mapped[Plan] = relationship(back_populates="fields")
     goals: Mapped[list[Goal]] = relationship(
@@ -130,22 +142,14 @@ class Field(Audited, Model):
     )
 
 
-class Goal(Audited, Model):
+class Goal(PlanNode, Audited, Model):
     """A Ziel within a field, numbered "2.3"."""
 
     __tablename__ = "goals"
-    __table_args__ = (
-        UniqueConstraint("field_id", "number"),
-        CheckConstraint("number <> ''", name="number_not_empty"),
-        CheckConstraint("title <> ''", name="title_not_empty"),
-    )
+    __table_args__ = node_rules("field_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     field_id: Mapped[int] = mapped_column(ForeignKey("fields.id"), index=True)
-    number: Mapped[str] = mapped_column(String(20))
-    title: Mapped[str] = mapped_column(String(TITLE_LENGTH))
-    description: Mapped[str] = mapped_column(Text, default="")
-    position: Mapped[int] = mapped_column(default=0)
 
     field: Mapped[Field] = relationship(back_populates="goals")
     measures: Mapped[list[Measure]] = relationship(
@@ -153,7 +157,7 @@ class Goal(Audited, Model):
     )
 
 
-class Measure(Audited, Model):
+class Measure(PlanNode, Audited, Model):
     """A Maßnahme, numbered "2.3.1", led by exactly one organisation.
 
     Its status is not a column: it is the latest :class:`StatusUpdate` (see
@@ -162,18 +166,13 @@ class Measure(Audited, Model):
 
     __tablename__ = "measures"
     __table_args__ = (
-        UniqueConstraint("goal_id", "number"),
-        CheckConstraint("number <> ''", name="number_not_empty"),
-        CheckConstraint("title <> ''", name="title_not_empty"),
+        *node_rules("goal_id"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="timeframe_in_order"),
         CheckConstraint("budget_eur IS NULL OR budget_eur >= 0", name="budget_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id"), index=True)
-    number: Mapped[str] = mapped_column(String(20))
-    title: Mapped[str] = mapped_column(String(TITLE_LENGTH))
-    description: Mapped[str] = mapped_column(Text, default="")
     #: The one federführende organisation that answers for the measure.
     lead_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     start_date: Mapped[date]
@@ -183,7 +182,6 @@ class Measure(Audited, Model):
     funding_note: Mapped[str] = mapped_column(Text, default="")
     #: Planned budget in whole euros, if the plan names one.
     budget_eur: Mapped[int | None]
-    position: Mapped[int] = mapped_column(default=0)
 
     goal: Mapped[Goal] = relationship(back_populates="measures")
     lead: Mapped[Organisation] = relationship()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
@@ -135,77 +136,34 @@ def test_organisations_created_renamed_deactivated(
     )
 
 
+def create_user(runner: FlaskCliRunner, email: str, role: str, password: str,
+                *extra: str) -> Result:
+    """Run ``flask hki create-user`` with the password on standard input."""
+    return runner.invoke(
+        args=["hki", "create-user", "--email", email, "--role", role, "--password-stdin", *extra],
+        input=password + "\n",
+    )
+
+
 def test_create_user_command(app: Flask, runner: FlaskCliRunner, make: Factories) -> None:
     make.organisation("Jobcenter")
     make.commit()
-    result = runner.invoke(
-        args=[
-            "hki",
-            "create-user",
-            "--email",
-            "Chefin@Stadt.example",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        input="ein-sicheres-passwort\n",
-    )
+    result = create_user(runner, "Chefin@Stadt.example", "admin", "ein-sicheres-passwort")
     assert result.exit_code == 0, result.output
     assert "Konto angelegt: chefin@stadt.example (Administration)." in result.output
     created = user_by_email(app, "chefin@stadt.example")
     assert created is not None and check_password(created, "ein-sicheres-passwort")
 
     prompted = runner.invoke(
-        args=[
-            "hki",
-            "create-user",
-            "--email",
-            "fs@stadt.example",
-            "--role",
-            "office",
-            "--organisation",
-            "Jobcenter",
-        ],
+        args=["hki", "create-user", "--email", "fs@stadt.example", "--role", "office",
+              "--organisation", "Jobcenter"],
         input="passwort-1234\npasswort-1234\n",
     )
     assert prompted.exit_code == 0, prompted.output
-    again = runner.invoke(
-        args=[
-            "hki",
-            "create-user",
-            "--email",
-            "fs@stadt.example",
-            "--role",
-            "reader",
-            "--password-stdin",
-        ],
-        input="x" * 12 + "\n",
-    )
+    again = create_user(runner, "fs@stadt.example", "reader", "x" * 12)
     assert again.exit_code == 1 and "bereits ein Konto" in again.output
-    no_org = runner.invoke(
-        args=[
-            "hki",
-            "create-user",
-            "--email",
-            "o@stadt.example",
-            "--role",
-            "office",
-            "--password-stdin",
-        ],
-        input="x" * 12 + "\n",
-    )
+    no_org = create_user(runner, "o@stadt.example", "office", "x" * 12)
     assert no_org.exit_code == 1 and "braucht --organisation" in no_org.output
-    short = runner.invoke(
-        args=[
-            "hki",
-            "create-user",
-            "--email",
-            "k@stadt.example",
-            "--role",
-            "reader",
-            "--password-stdin",
-        ],
-        input="kurz\n",
-    )
+    short = create_user(runner, "k@stadt.example", "reader", "kurz")
     assert short.exit_code == 1 and "mindestens 10 Zeichen" in short.output
     assert user_by_email(app, "k@stadt.example") is None
