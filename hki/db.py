@@ -9,7 +9,14 @@ from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    declared_attr,
+    mapped_column,
+    scoped_session,
+)
 from sqlalchemy.types import TypeDecorator
 
 #: Stable constraint names, so that Alembic produces the same migrations on both backends
@@ -32,6 +39,29 @@ class Audited:
 
     #: Attributes whose values are never written to the log (only that they changed).
     __audit_redact__: ClassVar[frozenset[str]] = frozenset()
+
+
+class Versioned(Audited):
+    """Mixin: audited, and each audit entry carries a full snapshot of the object.
+
+    The snapshots are the history by record time: the latest one up to a moment is the
+    object as it stood then (see :mod:`hki.plan.history`).
+    """
+
+
+class OptimisticLock:
+    """Mixin: a version counter that makes a save over someone else's change fail.
+
+    SQLAlchemy adds ``WHERE version = <loaded version>`` to every UPDATE and raises
+    ``StaleDataError`` when another transaction got there first.
+    """
+
+    #: Counts the saved versions of the row, starting at 1.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 (declarative directive)
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 class Base(DeclarativeBase):

@@ -23,14 +23,19 @@ from sqlalchemy.orm.attributes import History
 from sqlalchemy.orm.state import InstanceState
 
 from hki.auth.models import AuditEntry, User
-from hki.db import Audited, utcnow
+from hki.db import Audited, Versioned, utcnow
 
 #: Shown instead of a redacted value (password hashes).
 REDACTED = "(geändert)"
+#: Bookkeeping columns that are not a change anyone made (the optimistic-lock counter).
+NOT_A_CHANGE = frozenset({"version"})
 #: Actor label when nobody is logged in and nothing else was said.
 SYSTEM_ACTOR = "System"
 
 _actor: contextvars.ContextVar[str | None] = contextvars.ContextVar("hki_audit_actor", default=None)
+_effective: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
+    "hki_history_effective_at", default=None
+)
 
 
 @contextmanager
@@ -41,6 +46,19 @@ def acting_as(label: str) -> Iterator[None]:
         yield
     finally:
         _actor.reset(token)
+
+
+@contextmanager
+def effective_from(moment: datetime) -> Iterator[None]:
+    """Let snapshots written now count from ``moment`` (importing a plan that already was).
+
+    The audit entry still records the true time of writing in ``at``.
+    """
+    token = _effective.set(moment)
+    try:
+        yield
+    finally:
+        _effective.reset(token)
 
 
 def current_actor() -> tuple[int | None, str]:
@@ -93,7 +111,7 @@ def _changes(state: InstanceState[Any]) -> tuple[dict[str, Any], dict[str, Any]]
     after: dict[str, Any] = {}
     for attr in mapper.column_attrs:
         history = state.attrs[attr.key].history
-        if not history.has_changes():
+        if attr.key in NOT_A_CHANGE or not history.has_changes():
             continue
         old = history.deleted[0] if history.deleted else None
         new = history.added[0] if history.added else None
@@ -114,6 +132,15 @@ def _changes(state: InstanceState[Any]) -> tuple[dict[str, Any], dict[str, Any]]
         before[rel.key] = sorted(map(str, map(_label, old_items)))
         after[rel.key] = sorted(map(str, map(_label, new_items)))
     return before, after
+
+
+def _snapshot(obj: Any, state: InstanceState[Any]) -> dict[str, Any]:
+    """The whole object as it is now: every column, and related ids of many-to-many lists."""
+    data = {attr.key: _plain(getattr(obj, attr.key)) for attr in state.mapper.column_attrs}
+    for rel in state.mapper.relationships:
+        if rel.secondary is not None:
+            data[rel.key] = sorted(item.id for item in getattr(obj, rel.key))
+    return data
 
 
 def _keep_old_value(target: object, value: Any, oldvalue: Any, initiator: Any) -> Any:
@@ -153,15 +180,21 @@ def _write_audit_entries(session: Session, flush_context: UOWTransaction) -> Non
                 before, after = _changes(state)
                 if not before and not after:
                     continue
+            snapshot = None
+            if isinstance(obj, Versioned) and action != "delete":
+                with session.no_autoflush:
+                    snapshot = _snapshot(obj, state)
             rows.append(
                 {"action": action, "entity": state.mapper.class_.__tablename__,
                  "entity_id": state.mapper.primary_key_from_instance(obj)[0],
-                 "before": before, "after": after}
+                 "before": before, "after": after, "snapshot": snapshot}
             )
     if not rows:
         return
     user_id, actor = current_actor()
     now = utcnow()
+    effective = _effective.get() or now
     for row in rows:
-        row.update(user_id=user_id, actor=actor, at=now)
+        row.update(user_id=user_id, actor=actor, at=now,
+                   effective_at=effective if row["snapshot"] is not None else None)
     session.connection().execute(insert(AuditEntry), rows)

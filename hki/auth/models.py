@@ -70,6 +70,7 @@ class AuditEntry(Model):
     __table_args__ = (
         Index(None, "entity", "entity_id"),
         Index(None, "user_id"),
+        Index("ix_audit_log_history", "entity", "entity_id", "effective_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,5 +86,10 @@ class AuditEntry(Model):
     entity_id: Mapped[int]
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: For versioned entities: the whole object after the change (columns, and lists of
+    #: related ids), so that its state at any moment can be rebuilt.
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: From when the snapshot counts; equal to ``at`` except for imported history.
+    effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User | None] = relationship()

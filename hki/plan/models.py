@@ -18,12 +18,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hki.db import Audited, UTCDateTime, code_enum, utcnow
+from hki.db import Audited, OptimisticLock, UTCDateTime, Versioned, code_enum, utcnow
 from hki.extensions import Model
 from hki.vocab import PlanState, Priority
 
@@ -49,7 +49,7 @@ measure_target_groups = Table(
 )
 
 
-class Organisation(Audited, Model):
+class Organisation(Versioned, Model):
     """An office of the city or an outside partner (Jugendamt, VHS, Jobcenter, Verein …)."""
 
     __tablename__ = "organisations"
@@ -64,7 +64,7 @@ class Organisation(Audited, Model):
         return f"<Organisation {self.name}>"
 
 
-class TargetGroup(Audited, Model):
+class TargetGroup(Versioned, Model):
     """A Zielgruppe used as a tag on measures (e.g. "Neuzugewanderte")."""
 
     __tablename__ = "target_groups"
@@ -74,7 +74,7 @@ class TargetGroup(Audited, Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
 
 
-class Plan(Audited, Model):
+class Plan(OptimisticLock, Versioned, Model):
     """A Handlungskonzept for a period, adopted by the council and continued by a successor."""
 
     __tablename__ = "plans"
@@ -116,22 +116,30 @@ class PlanNode:
     description: Mapped[str] = mapped_column(Text, default="")
     #: Order among siblings; numbers are labels, not the order.
     position: Mapped[int] = mapped_column(default=0)
+    #: Set when the node was archived; archived nodes stay for history and old reports.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-def node_rules(parent_column: str) -> tuple[UniqueConstraint | CheckConstraint, ...]:
-    """The constraints every plan node carries: a unique number within its parent."""
+def node_rules(table: str, parent_column: str) -> tuple[Index | CheckConstraint, ...]:
+    """The constraints every plan node carries.
+
+    Its number is unique among the *active* nodes of its parent: an archived measure keeps
+    "2.3.1" for history and old reports, and a new one may take that number.
+    """
+    active = text("archived_at IS NULL")
     return (
-        UniqueConstraint(parent_column, "number"),
+        Index(f"uq_{table}_{parent_column}_number_active", parent_column, "number",
+              unique=True, sqlite_where=active, postgresql_where=active),
         CheckConstraint("number <> ''", name="number_not_empty"),
         CheckConstraint("title <> ''", name="title_not_empty"),
     )
 
 
-class Field(PlanNode, Audited, Model):
+class Field(PlanNode, OptimisticLock, Versioned, Model):
     """A Handlungsfeld: first level of the plan, numbered "1", "2", …."""
 
     __tablename__ = "fields"
-    __table_args__ = node_rules("plan_id")
+    __table_args__ = node_rules("fields", "plan_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
@@ -142,11 +150,11 @@ class Field(PlanNode, Audited, Model):
     )
 
 
-class Goal(PlanNode, Audited, Model):
+class Goal(PlanNode, OptimisticLock, Versioned, Model):
     """A Ziel within a field, numbered "2.3"."""
 
     __tablename__ = "goals"
-    __table_args__ = node_rules("field_id")
+    __table_args__ = node_rules("goals", "field_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     field_id: Mapped[int] = mapped_column(ForeignKey("fields.id"), index=True)
@@ -157,7 +165,7 @@ class Goal(PlanNode, Audited, Model):
     )
 
 
-class Measure(PlanNode, Audited, Model):
+class Measure(PlanNode, OptimisticLock, Versioned, Model):
     """A Maßnahme, numbered "2.3.1", led by exactly one organisation.
 
     Its status is not a column: it is the latest :class:`StatusUpdate` (see
@@ -166,7 +174,7 @@ class Measure(PlanNode, Audited, Model):
 
     __tablename__ = "measures"
     __table_args__ = (
-        *node_rules("goal_id"),
+        *node_rules("measures", "goal_id"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="timeframe_in_order"),
         CheckConstraint("budget_eur IS NULL OR budget_eur >= 0", name="budget_not_negative"),
     )
@@ -197,7 +205,7 @@ class Measure(PlanNode, Audited, Model):
     updates: Mapped[list[StatusUpdate]] = relationship(back_populates="measure")
 
 
-class Indicator(Audited, Model):
+class Indicator(OptimisticLock, Versioned, Model):
     """A measurable variable of a measure, with baseline and target."""
 
     __tablename__ = "indicators"
@@ -215,6 +223,8 @@ class Indicator(Audited, Model):
     #: Where values come from, e.g. "Integrationsmonitoring Niedersachsen".
     data_source: Mapped[str] = mapped_column(String(300), default="")
     position: Mapped[int] = mapped_column(default=0)
+    #: Set when the indicator was archived (it stays in the history).
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     measure: Mapped[Measure] = relationship(back_populates="indicators")
     values: Mapped[list[IndicatorValue]] = relationship(

@@ -136,8 +136,9 @@ def test_organisations_created_renamed_deactivated(
     )
 
 
-def create_user(runner: FlaskCliRunner, email: str, role: str, password: str,
-                *extra: str) -> Result:
+def create_user(
+    runner: FlaskCliRunner, email: str, role: str, password: str, *extra: str
+) -> Result:
     """Run ``flask hki create-user`` with the password on standard input."""
     return runner.invoke(
         args=["hki", "create-user", "--email", email, "--role", role, "--password-stdin", *extra],
@@ -155,8 +156,16 @@ def test_create_user_command(app: Flask, runner: FlaskCliRunner, make: Factories
     assert created is not None and check_password(created, "ein-sicheres-passwort")
 
     prompted = runner.invoke(
-        args=["hki", "create-user", "--email", "fs@stadt.example", "--role", "office",
-              "--organisation", "Jobcenter"],
+        args=[
+            "hki",
+            "create-user",
+            "--email",
+            "fs@stadt.example",
+            "--role",
+            "office",
+            "--organisation",
+            "Jobcenter",
+        ],
         input="passwort-1234\npasswort-1234\n",
     )
     assert prompted.exit_code == 0, prompted.output
