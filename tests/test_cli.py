@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
 from hki.auth.models import User
+from hki.db import utcnow
 from hki.demo.seed import load_demo_data
 from hki.extensions import db
+from hki.plan.history import plan_as_of
 from hki.plan.models import Field, Goal, Measure, Organisation, Plan
 from hki.updates.models import StatusUpdate
 from hki.updates.queries import current_updates
@@ -45,6 +49,14 @@ def test_seed_demo_loads_plan_once(app: Flask, runner: FlaskCliRunner) -> None:
         assert current.status is Status.ONGOING and current.progress is None
         kmut = db.session.scalars(select(User).where(User.display_name == "KMuT")).one()
         assert kmut.role is Role.COORDINATOR
+        # History is dated from adoption; measures added later count from their start.
+        assert plan_as_of(plan.id, datetime(2020, 4, 1, tzinfo=UTC)) is None
+        in_2021 = plan_as_of(plan.id, datetime(2021, 1, 1, tzinfo=UTC))
+        assert in_2021 is not None
+        numbers = {m.number for m in in_2021.measures()}
+        assert "1.1.1" in numbers and "1.2.4" not in numbers
+        now = plan_as_of(plan.id, utcnow())
+        assert now is not None and len(now.measures()) == 80
 
     second = runner.invoke(args=["hki", "seed-demo"])
     assert second.exit_code == 0

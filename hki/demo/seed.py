@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 from sqlalchemy import select
 
+from hki.auth.audit import effective_from
 from hki.auth.models import User
 from hki.db import AnySession, utcnow
 from hki.plan.models import Field, Goal, Indicator, Measure, Organisation, Plan, TargetGroup
@@ -27,6 +29,7 @@ from hki.vocab import PlanState, Priority, Role, Status
 #: The author label the demo data uses for the coordination office itself.
 COORDINATION_AUTHOR = "KMuT"
 COORDINATION_ORGANISATION = "Jugendamt – Migrationsbüro (KMuT)"
+BERLIN = ZoneInfo("Europe/Berlin")
 #: Demo updates are taken as written two weeks after the date they describe.
 RECORDING_DELAY = timedelta(days=14)
 
@@ -106,47 +109,64 @@ class _Lookup:
 
 
 def seed_demo(session: AnySession, now: datetime | None = None) -> SeedResult:
-    """Create the demo plan and the demo accounts, each only if missing; never commits."""
+    """Create the demo plan and the demo accounts, each only if missing; never commits.
+
+    The plan's history is dated as if it had been kept in hki all along: the plan as
+    adopted counts from the adoption date, a measure added later from its start.
+    """
     data = load_demo_data()
     meta = data["meta"]
     if session.scalar(select(Plan.id).where(Plan.title == meta["title"])) is not None:
         return SeedResult(plan=None, accounts=_demo_accounts(session, _Lookup(session)))
     now = now or utcnow()
     lookup = _Lookup(session)
-    plan = Plan(
-        title=meta["title"],
-        city=meta["city"],
-        owner_unit=meta["owner_unit"],
-        description=meta["note"],
-        valid_from=meta["valid_from"],
-        valid_to=meta["valid_to"],
-        adopted_on=meta["adopted_on"],
-        state=PlanState.ADOPTED,
-    )
-    session.add(plan)
-    measures = updates = 0
-    for f_pos, f in enumerate(data["fields"]):
-        field = Field(
-            number=f["number"], title=f["title"], description=f.get("description", ""),
-            position=f_pos,
+    adopted = _moment(meta["adopted_on"])
+    all_measures = [m for f in data["fields"] for g in f["goals"] for m in g["measures"]]
+    with effective_from(adopted):
+        for m in all_measures:
+            for name in [m["lead"], *m["partners"]]:
+                lookup.organisation(name)
+            for name in _target_groups(m):
+                lookup.target_group(name)
+        plan = Plan(
+            title=meta["title"], city=meta["city"], owner_unit=meta["owner_unit"],
+            description=meta["note"], valid_from=meta["valid_from"],
+            valid_to=meta["valid_to"], adopted_on=meta["adopted_on"], state=PlanState.ADOPTED,
         )
-        plan.fields.append(field)
-        for g_pos, g in enumerate(f["goals"]):
-            goal = Goal(
-                number=g["number"], title=g["title"], description=g.get("description", ""),
-                position=g_pos,
-            )
-            field.goals.append(goal)
-            for m_pos, m in enumerate(g["measures"]):
+        session.add(plan)
+        goals: list[tuple[Goal, dict[str, Any]]] = []
+        for f_pos, f in enumerate(data["fields"]):
+            field = Field(number=f["number"], title=f["title"],
+                          description=f.get("description", ""), position=f_pos)
+            plan.fields.append(field)
+            for g_pos, g in enumerate(f["goals"]):
+                goal = Goal(number=g["number"], title=g["title"],
+                            description=g.get("description", ""), position=g_pos)
+                field.goals.append(goal)
+                goals.append((goal, g))
+        session.flush()
+    updates = 0
+    for goal, g in goals:
+        for m_pos, m in enumerate(g["measures"]):
+            with effective_from(max(adopted, _moment(m["start"]))):
                 measure = _measure(m, m_pos, lookup, plan)
                 goal.measures.append(measure)
-                measures += 1
                 for u in m["updates"]:
                     session.add(_update(u, measure, lookup, now))
                     updates += 1
-    session.flush()
+                session.flush()
     accounts = _demo_accounts(session, lookup)
-    return SeedResult(plan=plan, measures=measures, updates=updates, accounts=accounts)
+    return SeedResult(plan=plan, measures=len(all_measures), updates=updates, accounts=accounts)
+
+
+def _moment(day: date) -> datetime:
+    """Midnight in Berlin at the start of a day, as a UTC timestamp."""
+    return datetime.combine(day, time(0, 0), tzinfo=BERLIN).astimezone(UTC)
+
+
+def _target_groups(m: dict[str, Any]) -> list[str]:
+    """The demo data lists target groups comma-separated in one string."""
+    return list(dict.fromkeys(t.strip() for t in m["target_group"].split(",") if t.strip()))
 
 
 def _demo_accounts(session: AnySession, lookup: _Lookup) -> tuple[User, ...]:
@@ -171,14 +191,13 @@ def _measure(m: dict[str, Any], position: int, lookup: _Lookup, plan: Plan) -> M
     """Build a measure with its partners, target groups and indicator."""
     end: date | None = m["end"]
     indicator = m["indicator"]
-    groups = [t.strip() for t in m["target_group"].split(",") if t.strip()]
     return Measure(
         number=m["number"],
         title=m["title"],
         description=m.get("description", ""),
         lead=lookup.organisation(m["lead"]),
         partners=[lookup.organisation(p) for p in dict.fromkeys(m["partners"])],
-        target_groups=[lookup.target_group(t) for t in dict.fromkeys(groups)],
+        target_groups=[lookup.target_group(t) for t in _target_groups(m)],
         start_date=m["start"],
         end_date=end,
         priority=Priority(m["priority"]),
