@@ -42,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from hki import cli, errors, health, security
     from hki.auth import views as auth_views
     from hki.auth.models import User
+    from hki.plan import edit_views
     from hki.plan import views as plan_views
     from hki.updates import views as update_views
 
@@ -55,7 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     def permissions() -> dict[str, Any]:
         return {"can": security.can, "Action": security.Action}
 
-    for blueprint in (plan_views.bp, update_views.bp, auth_views.bp, health.bp):
+    for blueprint in (plan_views.bp, edit_views.bp, update_views.bp, auth_views.bp, health.bp):
         app.register_blueprint(blueprint)
     security.register(app)
     errors.register(app)

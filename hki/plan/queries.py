@@ -26,9 +26,9 @@ def plan_tree(plan_id: int) -> Plan | None:
         select(Plan)
         .where(Plan.id == plan_id)
         .options(
-            selectinload(Plan.fields)
-            .selectinload(Field.goals)
-            .selectinload(Goal.measures)
+            selectinload(Plan.fields.and_(Field.archived_at.is_(None)))
+            .selectinload(Field.goals.and_(Goal.archived_at.is_(None)))
+            .selectinload(Goal.measures.and_(Measure.archived_at.is_(None)))
             .joinedload(Measure.lead)
         )
     )
@@ -45,7 +45,9 @@ def measure_detail(measure_id: int) -> Measure | None:
             joinedload(Measure.lead),
             selectinload(Measure.partners),
             selectinload(Measure.target_groups),
-            selectinload(Measure.indicators).selectinload(Indicator.values),
+            selectinload(Measure.indicators.and_(Indicator.archived_at.is_(None))).selectinload(
+                Indicator.values
+            ),
         )
     )
     return db.session.scalars(stmt).unique().one_or_none()

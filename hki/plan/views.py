@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
+from hki.auth.queries import AUDIT_FIELDS
 from hki.plan import queries
+from hki.plan.history import measure_history
 from hki.updates.queries import update_history
 
 bp = Blueprint("plan", __name__)
@@ -32,4 +34,5 @@ def measure(measure_id: int) -> str:
     if found is None:
         abort(404)
     history = update_history(found.id)
-    return render_template("plan/measure.html", m=found, history=history)
+    return render_template("plan/measure.html", m=found, history=history,
+                           changes=measure_history(found), fields=AUDIT_FIELDS)

@@ -52,7 +52,8 @@ def plan_measure_ids(plan_id: int) -> Select[int]:
         select(Measure.id)
         .join(Measure.goal)
         .join(Goal.field)
-        .where(Field.plan_id == plan_id)
+        .where(Field.plan_id == plan_id, Measure.archived_at.is_(None),
+               Goal.archived_at.is_(None), Field.archived_at.is_(None))
     )
 
 

@@ -26,6 +26,9 @@ class World:
     other_measure_id: int
     user_id: int
     organisation_id: int
+    field_id: int
+    goal_id: int
+    indicator_id: int
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,52 @@ CASES = [
         (R, F, F, F, R),
     ),
     Case("auth.audit_log", "GET", lambda w: "/protokoll", (R, F, F, OK, OK)),
+    # Keeping the plan: coordinators and admins only. Forms re-render (200) on bad input;
+    # archiving and reordering act at once and redirect.
+    Case("edit.new_plan", "GET", lambda w: "/plaene/neu", (R, F, F, OK, OK)),
+    Case("edit.new_plan", "POST", lambda w: "/plaene/neu", (R, F, F, OK, OK)),
+    Case("edit.edit_plan", "GET", lambda w: f"/plaene/{w.plan_id}/bearbeiten", (R, F, F, OK, OK)),
+    Case("edit.edit_plan", "POST", lambda w: f"/plaene/{w.plan_id}/bearbeiten",
+         (R, F, F, OK, OK)),
+    Case("edit.new_field", "GET", lambda w: f"/plaene/{w.plan_id}/handlungsfelder/neu",
+         (R, F, F, OK, OK)),
+    Case("edit.new_field", "POST", lambda w: f"/plaene/{w.plan_id}/handlungsfelder/neu",
+         (R, F, F, OK, OK)),
+    Case("edit.edit_field", "GET", lambda w: f"/handlungsfelder/{w.field_id}/bearbeiten",
+         (R, F, F, OK, OK)),
+    Case("edit.edit_field", "POST", lambda w: f"/handlungsfelder/{w.field_id}/bearbeiten",
+         (R, F, F, OK, OK)),
+    Case("edit.new_goal", "GET", lambda w: f"/handlungsfelder/{w.field_id}/ziele/neu",
+         (R, F, F, OK, OK)),
+    Case("edit.new_goal", "POST", lambda w: f"/handlungsfelder/{w.field_id}/ziele/neu",
+         (R, F, F, OK, OK)),
+    Case("edit.edit_goal", "GET", lambda w: f"/ziele/{w.goal_id}/bearbeiten", (R, F, F, OK, OK)),
+    Case("edit.edit_goal", "POST", lambda w: f"/ziele/{w.goal_id}/bearbeiten",
+         (R, F, F, OK, OK)),
+    Case("edit.new_measure", "GET", lambda w: f"/ziele/{w.goal_id}/massnahmen/neu",
+         (R, F, F, OK, OK)),
+    Case("edit.new_measure", "POST", lambda w: f"/ziele/{w.goal_id}/massnahmen/neu",
+         (R, F, F, OK, OK)),
+    Case("edit.edit_measure", "GET", lambda w: f"/massnahmen/{w.own_measure_id}/bearbeiten",
+         (R, F, F, OK, OK)),
+    Case("edit.edit_measure", "POST", lambda w: f"/massnahmen/{w.own_measure_id}/bearbeiten",
+         (R, F, F, OK, OK)),
+    Case("edit.move_measure", "GET", lambda w: f"/massnahmen/{w.own_measure_id}/umhaengen",
+         (R, F, F, OK, OK)),
+    Case("edit.move_measure", "POST", lambda w: f"/massnahmen/{w.own_measure_id}/umhaengen",
+         (R, F, F, OK, OK)),
+    Case("edit.new_indicator", "GET", lambda w: f"/massnahmen/{w.own_measure_id}/indikatoren/neu",
+         (R, F, F, OK, OK)),
+    Case("edit.new_indicator", "POST",
+         lambda w: f"/massnahmen/{w.own_measure_id}/indikatoren/neu", (R, F, F, OK, OK)),
+    Case("edit.edit_indicator", "GET", lambda w: f"/indikatoren/{w.indicator_id}/bearbeiten",
+         (R, F, F, OK, OK)),
+    Case("edit.edit_indicator", "POST", lambda w: f"/indikatoren/{w.indicator_id}/bearbeiten",
+         (R, F, F, OK, OK)),
+    Case("edit.shift", "POST", lambda w: f"/verschieben/ziel/{w.goal_id}/runter",
+         (R, F, F, R, R)),
+    Case("edit.archive", "POST", lambda w: f"/archivieren/indikator/{w.indicator_id}",
+         (R, F, F, R, R)),
     # Wrong method on a real route: 405 for everyone, never a 500 or a redirect loop.
     Case("auth.logout", "GET", lambda w: "/abmelden", (GONE, GONE, GONE, GONE, GONE)),
 ]
@@ -121,8 +170,10 @@ def world(make: Factories) -> World:
     own = make.measure(goal, lead=office_org)
     other = make.measure(goal)
     target_user = make.user(role=Role.READER)
+    indicator = make.indicator(own)
     make.commit()
-    return World(goal.field.plan_id, own.id, other.id, target_user.id, office_org.id)
+    return World(goal.field.plan_id, own.id, other.id, target_user.id, office_org.id,
+                 goal.field_id, goal.id, indicator.id)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,253 @@
+"""Forms for keeping the plan: plan, fields, goals, measures, indicators, moves.
+
+Every form carries the version it was loaded at (optimistic locking) and explains each
+problem in German at the field. Database checks (unique numbers) run here too, so that a
+violation is a message, never an error page.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import (
+    DateField,
+    FloatField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from hki.extensions import db
+from hki.plan.models import TITLE_LENGTH, Field, Goal, Measure, Organisation
+from hki.vocab import PlanState, Priority
+
+NUMBER_PATTERN = re.compile(r"^\d{1,3}(\.\d{1,3}){0,2}$")
+TEXT_MAX = 5000
+
+
+def _required(what: str) -> DataRequired:
+    return DataRequired(_l("Bitte geben Sie %(what)s an.", what=what))
+
+
+def _title_field() -> StringField:
+    return StringField(_l("Titel"), validators=[
+        _required(_l("einen Titel")),
+        Length(max=TITLE_LENGTH, message=_l("Der Titel ist zu lang (höchstens %(n)d Zeichen).",
+                                            n=TITLE_LENGTH))])
+
+
+def _text_field(label: Any, limit: int = TEXT_MAX) -> TextAreaField:
+    return TextAreaField(label, validators=[
+        Length(max=limit, message=_l("Der Text ist zu lang (höchstens %(n)d Zeichen).",
+                                     n=limit))])
+
+
+def _number_field(example: str) -> StringField:
+    return StringField(_l("Nummer"), validators=[
+        _required(_l("eine Nummer")),
+        Length(max=20, message=_l("Die Nummer ist zu lang.")),
+    ], description=_l("Gliederungsnummer, z. B. %(example)s", example=example))
+
+
+class GermanFloatField(FloatField):
+    """A number that may be typed the German way: 1.234,5 or 1234,5 or 1234.5."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Parse German and international notation; refuse anything else with a message."""
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        raw = str(valuelist[0]).strip().replace(" ", "")
+        if "," in raw:
+            raw = raw.replace(".", "").replace(",", ".")
+        try:
+            self.data = float(raw)
+        except ValueError as error:
+            self.data = None
+            raise ValueError(_l("Bitte geben Sie eine Zahl ein, z. B. 1.250 oder 12,5.")) from error
+        if self.data != self.data or abs(self.data) > 1e12:  # NaN or absurd
+            self.data = None
+            raise ValueError(_l("Bitte geben Sie eine Zahl ein, z. B. 1.250 oder 12,5."))
+
+
+class VersionedForm(FlaskForm):
+    """Carries the version of the object the form was filled from."""
+
+    version = HiddenField()
+
+    def loaded_version(self) -> int | None:
+        """The version the user saw, or ``None`` if it was tampered with."""
+        raw = self.version.data
+        return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+
+
+class _NumberedForm(VersionedForm):
+    """Number, title and description of a plan node, number unique among active siblings.
+
+    :param parent_number: the parent's number that the node's number must start with.
+    :param siblings: a select of the active sibling nodes' (id, number).
+    :param own_id: the node's own id when editing.
+    """
+
+    title = _title_field()
+    description = _text_field(_l("Beschreibung"))
+
+    def __init__(self, *args: Any, parent_number: str | None = None,
+                 taken: dict[str, int] | None = None, own_id: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._parent_number = parent_number
+        self._taken = taken or {}
+        self._own_id = own_id
+
+    def validate_number(self, field: StringField) -> None:
+        """Check the number's form, its prefix and that no active sibling has it."""
+        number = (field.data or "").strip()
+        field.data = number
+        if not NUMBER_PATTERN.match(number):
+            raise ValidationError(_l("Bitte geben Sie eine Gliederungsnummer aus Ziffern und "
+                                     "Punkten ein, z. B. 3 oder 3.2 oder 3.2.1."))
+        if self._parent_number and not number.startswith(self._parent_number + "."):
+            raise ValidationError(_l("Die Nummer muss mit %(prefix)s beginnen.",
+                                     prefix=self._parent_number + "."))
+        expected_depth = 0 if self._parent_number is None else self._parent_number.count(".") + 1
+        if number.count(".") != expected_depth:
+            raise ValidationError(_l("Die Nummer hat die falsche Tiefe für diese Ebene."))
+        holder = self._taken.get(number)
+        if holder is not None and holder != self._own_id:
+            raise ValidationError(_l("Die Nummer %(number)s ist hier schon vergeben.",
+                                     number=number))
+
+
+class FieldForm(_NumberedForm):
+    """A Handlungsfeld."""
+
+    number = _number_field("3")
+
+
+class GoalForm(_NumberedForm):
+    """A Ziel."""
+
+    number = _number_field("3.2")
+
+
+def taken_numbers(
+    model: type[Field] | type[Goal] | type[Measure], parent_id: int
+) -> dict[str, int]:
+    """Number → id of the active nodes under a parent."""
+    parent = {Field: Field.plan_id, Goal: Goal.field_id, Measure: Measure.goal_id}[model]
+    rows = db.session.execute(
+        select(model.number, model.id).where(parent == parent_id, model.archived_at.is_(None))
+    )
+    return {number: node_id for number, node_id in rows}
+
+
+class MeasureForm(_NumberedForm):
+    """A Maßnahme with lead, partners, target groups, timeframe, priority and money."""
+
+    number = _number_field("3.2.1")
+    lead_organisation_id = SelectField(_l("Federführung"), coerce=int, validate_choice=True)
+    partner_ids = SelectMultipleField(_l("Kooperationspartner"), coerce=int,
+                                      validate_choice=True)
+    target_groups = StringField(_l("Zielgruppen"), validators=[Length(max=1000)],
+                                description=_l("Mehrere durch Komma trennen, z. B. "
+                                               "Neuzugewanderte, Eltern"))
+    start_date = DateField(_l("Beginn"), validators=[
+        DataRequired(_l("Bitte geben Sie ein gültiges Datum für den Beginn ein."))])
+    end_date = DateField(_l("Ende"), validators=[Optional()],
+                         description=_l("Leer lassen, wenn die Maßnahme fortlaufend ist."))
+    priority = SelectField(_l("Priorität"), choices=[(p.value, p.label) for p in Priority],
+                           validate_choice=True)
+    funding_note = _text_field(_l("Finanzierung (Hinweis)"), 2000)
+    budget_eur = IntegerField(_l("Budget in Euro"), validators=[
+        Optional(), NumberRange(0, 10**10, _l("Bitte geben Sie einen Betrag zwischen 0 und "
+                                              "10 Milliarden Euro ein."))])
+
+    def __init__(self, *args: Any, current_lead_id: int | None = None,
+                 current_partner_ids: tuple[int, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        keep = {current_lead_id, *current_partner_ids} - {None}
+        organisations = db.session.scalars(
+            select(Organisation)
+            .where(Organisation.is_active | Organisation.id.in_(keep))
+            .order_by(func.lower(Organisation.name))
+        )
+        choices = [(o.id, o.name) for o in organisations]
+        self.lead_organisation_id.choices = choices
+        self.partner_ids.choices = choices
+
+    def validate_end_date(self, field: DateField) -> None:
+        """The end must not lie before the start."""
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError(_l("Das Enddatum liegt vor dem Beginn. Bitte prüfen Sie "
+                                     "die Angaben."))
+
+    def validate_target_groups(self, field: StringField) -> None:
+        """Each target group name must fit the database."""
+        if any(len(name) > 200 for name in self.target_group_names()):
+            raise ValidationError(_l("Ein Zielgruppenname ist zu lang (höchstens 200 Zeichen)."))
+
+    def target_group_names(self) -> list[str]:
+        """The comma-separated target groups as a clean list without duplicates."""
+        raw = self.target_groups.data or ""
+        return list(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
+
+
+class IndicatorForm(VersionedForm):
+    """An indicator with baseline and target."""
+
+    name = StringField(_l("Bezeichnung"), validators=[
+        _required(_l("eine Bezeichnung")),
+        Length(max=TITLE_LENGTH, message=_l("Die Bezeichnung ist zu lang."))])
+    unit = StringField(_l("Einheit"), validators=[Length(max=100)],
+                       description=_l("z. B. Anzahl, Prozent, Teilnehmende"))
+    baseline_value = GermanFloatField(_l("Ausgangswert"), validators=[Optional()])
+    baseline_date = DateField(_l("Ausgangswert vom"), validators=[Optional()])
+    target_value = GermanFloatField(_l("Zielwert"), validators=[Optional()])
+    target_date = DateField(_l("Zielwert bis"), validators=[Optional()])
+    data_source = StringField(_l("Datenquelle"), validators=[Length(max=300)],
+                              description=_l("z. B. Integrationsmonitoring Niedersachsen"))
+
+    def validate_target_date(self, field: DateField) -> None:
+        """The target date must not lie before the baseline date."""
+        if field.data and self.baseline_date.data and field.data < self.baseline_date.data:
+            raise ValidationError(_l("Das Zieldatum liegt vor dem Datum des Ausgangswerts."))
+
+
+class PlanForm(VersionedForm):
+    """The plan's own data: title, period, adoption."""
+
+    title = _title_field()
+    city = StringField(_l("Kommune"), validators=[_required(_l("die Kommune")),
+                                                   Length(max=200)])
+    owner_unit = StringField(_l("Herausgeber (Koordinierungsstelle)"),
+                             validators=[Length(max=300)])
+    description = _text_field(_l("Beschreibung"))
+    valid_from = DateField(_l("Laufzeit von"), validators=[
+        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein."))])
+    valid_to = DateField(_l("Laufzeit bis"), validators=[
+        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein."))])
+    state = SelectField(_l("Stand des Plans"), choices=[(s.value, s.label) for s in PlanState],
+                        validate_choice=True)
+    adopted_on = DateField(_l("Beschlossen am"), validators=[Optional()])
+    adoption_paper_ref = StringField(_l("Vorlagennummer des Beschlusses"),
+                                     validators=[Length(max=100)])
+
+    def validate_valid_to(self, field: DateField) -> None:
+        """The period must not end before it starts."""
+        if field.data and self.valid_from.data and field.data < self.valid_from.data:
+            raise ValidationError(_l("Das Ende der Laufzeit liegt vor ihrem Beginn."))
+
+
+class MoveForm(FlaskForm):
+    """Choose the goal a measure moves to."""
+
+    goal_id = SelectField(_l("Neues Ziel"), coerce=int, validate_choice=True)

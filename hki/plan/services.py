@@ -1,0 +1,173 @@
+"""Changes to the plan tree. Each flushes and returns; the caller commits once.
+
+History needs nothing here: every flush writes audit entries with snapshots
+(``hki.auth.audit``). Saving over someone else's change raises :class:`EditConflictError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
+
+from hki.auth.models import AuditEntry
+from hki.db import AnySession, utcnow
+from hki.plan.models import Field, Goal, Indicator, Measure, Organisation, Plan, TargetGroup
+
+Node = Plan | Field | Goal | Measure | Indicator
+
+
+class EditConflictError(Exception):
+    """Someone else saved the element since the form was loaded.
+
+    ``changes`` are the audit entries of those saves, oldest first, to show the user.
+    """
+
+    def __init__(self, changes: list[AuditEntry]) -> None:
+        super().__init__("edit conflict")
+        self.changes = changes
+
+
+def _check_version(session: AnySession, node: Node, expected: int | None) -> None:
+    """Refuse to save when the element changed since version ``expected`` was shown."""
+    if expected is not None and expected == node.version:
+        return
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.entity == node.__tablename__, AuditEntry.entity_id == node.id,
+               AuditEntry.action == "update")
+        .order_by(AuditEntry.id)
+    ).all()
+    seen = expected or 0
+    newer = [e for e in entries if (e.snapshot or {}).get("version", 0) > seen]
+    raise EditConflictError(newer)
+
+
+def _apply(node: Node, values: dict[str, Any]) -> None:
+    """Set attributes and make sure the row's version counter moves on."""
+    for key, value in values.items():
+        setattr(node, key, value)
+    # Many-to-many changes alone do not touch the row; force the UPDATE so that the
+    # version counter (and with it the conflict check) covers them too.
+    flag_modified(node, "title" if hasattr(node, "title") else "name")
+
+
+def update_node(session: AnySession, node: Node, values: dict[str, Any],
+                expected_version: int | None) -> Node:
+    """Save edited values of a plan element, unless someone else saved it meanwhile."""
+    _check_version(session, node, expected_version)
+    _apply(node, values)
+    session.flush()
+    return node
+
+
+def _next_position(siblings: list[Any]) -> int:
+    return max((s.position for s in siblings), default=-1) + 1
+
+
+def add_field(session: AnySession, plan: Plan, values: dict[str, Any]) -> Field:
+    """Add a field of action at the end of the plan."""
+    field = Field(plan=plan, position=_next_position(plan.fields), **values)
+    session.add(field)
+    session.flush()
+    return field
+
+
+def add_goal(session: AnySession, field: Field, values: dict[str, Any]) -> Goal:
+    """Add a goal at the end of a field."""
+    goal = Goal(field=field, position=_next_position(field.goals), **values)
+    session.add(goal)
+    session.flush()
+    return goal
+
+
+def add_measure(session: AnySession, goal: Goal, values: dict[str, Any]) -> Measure:
+    """Add a measure at the end of a goal."""
+    measure = Measure(goal=goal, position=_next_position(goal.measures), **values)
+    session.add(measure)
+    session.flush()
+    return measure
+
+
+def add_indicator(session: AnySession, measure: Measure, values: dict[str, Any]) -> Indicator:
+    """Add an indicator to a measure."""
+    indicator = Indicator(measure=measure, position=_next_position(measure.indicators),
+                          **values)
+    session.add(indicator)
+    session.flush()
+    return indicator
+
+
+def archive(session: AnySession, node: Field | Goal | Measure | Indicator) -> None:
+    """Archive an element: it leaves the current plan but stays in history and old reports."""
+    if node.archived_at is None:
+        node.archived_at = utcnow()
+        session.flush()
+
+
+def next_number(goal: Goal) -> str:
+    """The next free measure number in a goal, e.g. "2.3.4"."""
+    used = [m.number for m in goal.measures if m.archived_at is None]
+    last = max((int(n.rsplit(".", 1)[1]) for n in used if n.startswith(goal.number + ".")
+                and n.rsplit(".", 1)[1].isdigit()), default=0)
+    return f"{goal.number}.{last + 1}"
+
+
+def move_measure(session: AnySession, measure: Measure, goal: Goal,
+                 expected_version: int | None) -> Measure:
+    """Move a measure under another goal; it gets that goal's next free number."""
+    _check_version(session, measure, expected_version)
+    _apply(measure, {"goal": goal, "number": next_number(goal),
+                     "position": _next_position(goal.measures)})
+    session.flush()
+    return measure
+
+
+def shift(session: AnySession, node: Field | Goal | Measure, siblings: list[Any],
+          step: int) -> None:
+    """Swap a node's place with its neighbour among active siblings (step -1 up, +1 down)."""
+    active = sorted((s for s in siblings if s.archived_at is None), key=lambda s: s.position)
+    index = active.index(node)
+    other = index + step
+    if 0 <= other < len(active):
+        neighbour = active[other]
+        node.position, neighbour.position = neighbour.position, node.position
+        session.flush()
+
+
+def target_groups_named(session: AnySession, names: list[str]) -> list[TargetGroup]:
+    """The target groups with these names, creating the ones that do not exist yet."""
+    existing = {t.name.lower(): t for t in session.scalars(select(TargetGroup))}
+    groups = []
+    for name in names:
+        group = existing.get(name.lower())
+        if group is None:
+            group = TargetGroup(name=name)
+            session.add(group)
+            existing[name.lower()] = group
+        groups.append(group)
+    return groups
+
+
+@dataclass(frozen=True)
+class MeasureInput:
+    """Checked values of the measure form, ready to save."""
+
+    number: str
+    title: str
+    description: str
+    lead: Organisation
+    partners: list[Organisation]
+    target_groups: list[TargetGroup]
+    start_date: date
+    end_date: date | None
+    priority: Any
+    funding_note: str
+    budget_eur: int | None
+
+    def values(self) -> dict[str, Any]:
+        """As attribute values for the model."""
+        return dict(self.__dict__)
