@@ -53,7 +53,9 @@ class OptimisticLock:
     """Mixin: a version counter that makes a save over someone else's change fail.
 
     SQLAlchemy adds ``WHERE version = <loaded version>`` to every UPDATE and raises
-    ``StaleDataError`` when another transaction got there first.
+    ``StaleDataError`` when another transaction got there first. The counter is moved on
+    here (see :func:`_count_versions`) rather than by SQLAlchemy, so that a change of a
+    many-to-many list alone (partners) counts as a new version too.
     """
 
     #: Counts the saved versions of the row, starting at 1.
@@ -61,7 +63,18 @@ class OptimisticLock:
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 (declarative directive)
-        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+        return {
+            "version_id_col": cls.__table__.c.version,  # type: ignore[attr-defined]
+            "version_id_generator": False,
+        }
+
+
+@event.listens_for(Session, "before_flush")
+def _count_versions(session: Session, flush_context: Any, instances: Any) -> None:
+    """Give every changed optimistically locked object the next version number."""
+    for obj in session.dirty:
+        if isinstance(obj, OptimisticLock) and session.is_modified(obj):
+            obj.version = (obj.version or 0) + 1
 
 
 class Base(DeclarativeBase):

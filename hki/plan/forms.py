@@ -198,7 +198,11 @@ class MeasureForm(_NumberedForm):
     def target_group_names(self) -> list[str]:
         """The comma-separated target groups as a clean list without duplicates."""
         raw = self.target_groups.data or ""
-        return list(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
+        names: dict[str, str] = {}
+        for name in (t.strip() for t in raw.split(",")):
+            if name:
+                names.setdefault(name.lower(), name)
+        return list(names.values())
 
 
 class IndicatorForm(VersionedForm):

@@ -11,7 +11,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm.attributes import flag_modified
 
 from hki.auth.models import AuditEntry
 from hki.db import AnySession, utcnow
@@ -47,12 +46,9 @@ def _check_version(session: AnySession, node: Node, expected: int | None) -> Non
 
 
 def _apply(node: Node, values: dict[str, Any]) -> None:
-    """Set attributes and make sure the row's version counter moves on."""
+    """Set attributes; the version counter moves on at flush (``hki.db``)."""
     for key, value in values.items():
         setattr(node, key, value)
-    # Many-to-many changes alone do not touch the row; force the UPDATE so that the
-    # version counter (and with it the conflict check) covers them too.
-    flag_modified(node, "title" if hasattr(node, "title") else "name")
 
 
 def update_node(session: AnySession, node: Node, values: dict[str, Any],
