@@ -8,10 +8,21 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from hki import config
 from hki import extensions as ext
 from hki.i18n import register_filters
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` limited to the range of a 32-bit database integer."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
 
 #: Templates and static files live beside the package, as the product's layout.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +41,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config.from_environment(instance_path))
     if test_config is not None:
         app.config.from_mapping(test_config)
+    # Ids in URLs must fit the database's integer columns: larger ones are simply "not found".
+    app.url_map.converters["int"] = BoundedIntConverter
+    if app.config["HKI_PROXY_COUNT"]:
+        proxies = app.config["HKI_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
 
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(PROJECT_ROOT / "migrations"))
@@ -46,9 +64,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from hki.plan import views as plan_views
     from hki.updates import views as update_views
 
-    def load_user(user_id: str) -> User | None:
+    def load_user(session_id: str) -> User | None:
+        user_id, _, token = session_id.partition(":")
         user = ext.db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active or not token or token != user.session_token:
+            return None
+        return user
 
     ext.login_manager.user_loader(load_user)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,20 @@ def _secret_key(instance_path: Path) -> str:
     if from_env:
         return from_env
     key_file = instance_path / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32), encoding="ascii")
-        key_file.chmod(0o600)
-    return key_file.read_text(encoding="ascii").strip()
+    try:
+        # O_EXCL: of several workers starting at once, exactly one writes the key.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32))
+    for _ in range(50):  # another worker may be writing it right now
+        key = key_file.read_text(encoding="ascii").strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise RuntimeError(f"{key_file} ist leer; bitte löschen oder HKI_SECRET_KEY setzen.")
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -49,6 +60,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Sessions: signed cookies (no server state, so any worker can serve any request),
         # ended after HKI_IDLE_MINUTES without a request (checked on the server too).
         "HKI_IDLE_MINUTES": idle_minutes,
+        "HKI_MAX_SESSION_HOURS": int(os.environ.get("HKI_MAX_SESSION_HOURS", "12")),
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle_minutes),
         "SESSION_REFRESH_EACH_REQUEST": True,
         "SESSION_COOKIE_NAME": "hki_session",
@@ -58,5 +70,9 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Failed logins, counted per account and per address (Flask-Limiter).
         "RATELIMIT_STORAGE_URI": os.environ.get("HKI_RATELIMIT_STORAGE_URI", "memory://"),
         "HKI_LOGIN_LIMIT_ACCOUNT": os.environ.get("HKI_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
-        "HKI_LOGIN_LIMIT_ADDRESS": os.environ.get("HKI_LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
+        # Counts every attempt from an address (offices share addresses behind a NAT).
+        "HKI_LOGIN_LIMIT_ADDRESS": os.environ.get("HKI_LOGIN_LIMIT_ADDRESS",
+                                                  "100 per 15 minutes"),
+        # Number of reverse proxies in front of hki whose X-Forwarded-* headers to trust.
+        "HKI_PROXY_COUNT": int(os.environ.get("HKI_PROXY_COUNT", "0")),
     }

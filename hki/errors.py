@@ -31,7 +31,7 @@ MESSAGES: dict[int, tuple[LazyString, LazyString]] = {
     405: (_l("Aktion nicht möglich"), _l("Diese Aktion ist an dieser Stelle nicht vorgesehen.")),
     429: (
         _l("Zu viele Versuche"),
-        _l("Es gab zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie 15 Minuten und "
+        _l("Es gab zu viele Anmeldeversuche. Bitte warten Sie einige Minuten und "
            "versuchen Sie es dann erneut. Wenn Sie Ihr Passwort vergessen haben, wenden Sie "
            "sich an die Administration."),
     ),

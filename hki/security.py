@@ -7,10 +7,12 @@ offices: they may only act on measures their organisation leads.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeGuard, TypeVar, cast
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,8 +30,10 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+from limits import parse
 
 from hki.auth.models import User
+from hki.extensions import limiter
 from hki.plan.models import Measure
 from hki.vocab import Role
 
@@ -152,21 +156,71 @@ SECURITY_HEADERS = {
 
 
 def is_safe_next(target: str | None) -> TypeGuard[str]:
-    """Allow only paths on this site as a redirect target after login."""
-    return (
-        target is not None and target.startswith("/") and not target.startswith(("//", "/\\"))
-    )
+    """Allow only plain paths on this site as a redirect target after login.
+
+    Browsers drop tabs and newlines and read a backslash as a slash, so a path with a tab
+    or a backslash after the first slash would leave the site: anything but printable
+    characters is refused, and backslashes count as slashes.
+    """
+    if not target or not target.startswith("/") or not target.isprintable() or " " in target:
+        return False
+    parts = urlsplit(target.replace("\\", "/"))
+    return not parts.scheme and not parts.netloc and not target.replace("\\", "/").startswith("//")
+
+
+# --- Login attempts --------------------------------------------------------------------
+
+
+def _limit_hit(config_key: str, scope: str, key: str) -> bool:
+    """Count one attempt against a limit; ``False`` if the limit is already used up.
+
+    Counting before the password is checked (not after a failure) closes the race in
+    which many parallel attempts all pass a check that has not been counted yet.
+    """
+    limit = parse(str(current_app.config[config_key]))
+    return bool(limiter.limiter.hit(limit, scope, key))
+
+
+def login_attempt_allowed(email: str, address: str) -> bool:
+    """Count a login attempt for the account and the client address."""
+    account_ok = _limit_hit("HKI_LOGIN_LIMIT_ACCOUNT", "login-account", email)
+    address_ok = _limit_hit("HKI_LOGIN_LIMIT_ADDRESS", "login-address", address)
+    return account_ok and address_ok
+
+
+def login_succeeded(email: str) -> None:
+    """A correct password proves the account's owner: forget its failed attempts."""
+    limit = parse(str(current_app.config["HKI_LOGIN_LIMIT_ACCOUNT"]))
+    limiter.limiter.clear(limit, "login-account", email)
+
+
+def bounded_int(raw: str | None) -> int | None:
+    """A positive id or page number from a query string; anything else is ``None``."""
+    if raw is None or not raw.isdigit() or len(raw) > 9:
+        return None
+    return int(raw) or None
+
+
+def new_session_token() -> str:
+    """A random token tying sessions to a user; changing it ends all their sessions."""
+    return secrets.token_hex(16)
 
 
 def _enforce_perimeter() -> ResponseReturnValue | None:
     """Send anonymous users to the login page; end sessions idle for too long."""
+    if _has_nul_byte():
+        abort(400)
     if request.endpoint in PUBLIC_ENDPOINTS or request.routing_exception is not None:
         return None  # unknown URL or wrong method: Flask answers 404/405 next
     if current_user.is_authenticated:
         now = datetime.now(UTC).timestamp()
         last_seen = session.get("last_seen")
+        login_at = session.get("login_at")
         idle_limit = float(current_app.config["HKI_IDLE_MINUTES"]) * 60
-        if isinstance(last_seen, int | float) and now - last_seen > idle_limit:
+        max_age = float(current_app.config["HKI_MAX_SESSION_HOURS"]) * 3600
+        if (isinstance(last_seen, int | float) and now - last_seen > idle_limit) or (
+            isinstance(login_at, int | float) and now - login_at > max_age
+        ):
             logout_user()
             session.clear()
             flash(_("Sie wurden nach längerer Inaktivität abgemeldet. Bitte melden Sie sich "
@@ -176,6 +230,12 @@ def _enforce_perimeter() -> ResponseReturnValue | None:
         return None
     next_path = request.full_path.rstrip("?") if request.method == "GET" else None
     return redirect(url_for("auth.login", next=next_path))
+
+
+def _has_nul_byte() -> bool:
+    """NUL bytes are never meant as input (and PostgreSQL refuses them in text)."""
+    values = [*request.args.values(), *request.form.values()]
+    return any("\x00" in value for value in values) or "\x00" in request.path
 
 
 def _add_security_headers(response: Response) -> Response:

@@ -178,9 +178,9 @@ class Auth:
         user = self.make.user(role=role, organisation=organisation)
         self.make.commit()
         with self.client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
-            session["last_seen"] = datetime.now(UTC).timestamp()
+            session["last_seen"] = session["login_at"] = datetime.now(UTC).timestamp()
         return user
 
     def logout(self) -> None:

@@ -39,6 +39,7 @@ class Factories:
         kw.setdefault("email", f"person{n}@example.org")
         kw.setdefault("display_name", f"Person {n}")
         kw.setdefault("role", Role.OFFICE)
+        kw.setdefault("session_token", f"token-{n}")
         return self._add(User(**kw))
 
     def plan(self, **kw: Any) -> Plan:

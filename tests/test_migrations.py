@@ -41,6 +41,30 @@ def schema_differences() -> list[Any]:
         return list(compare_metadata(context, db.metadata))
 
 
+APPEND_ONLY = ("audit_log", "status_updates", "indicator_values")
+
+
+def append_only_guards() -> set[str]:
+    """Tables whose UPDATE and DELETE triggers are in place."""
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(
+                "SELECT tbl_name, sql FROM sqlite_master WHERE type='trigger'"
+            )
+            found = [(t, s) for t, s in rows]
+            return {
+                t
+                for t in APPEND_ONLY
+                if any(x == t and "UPDATE" in s for x, s in found)
+                and any(x == t and "DELETE" in s for x, s in found)
+            }
+        rows = conn.exec_driver_sql(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'"
+        )
+        return {r[0] for r in rows} & set(APPEND_ONLY)
+
+
 def table_names() -> set[str]:
     return set(inspect(db.engine).get_table_names())
 
@@ -51,10 +75,18 @@ def test_migrations_match_models_and_round_trip(scratch_url: str) -> None:
         flask_migrate.upgrade()
         assert schema_differences() == []
         assert table_names() >= {"plans", "fields", "goals", "measures", "status_updates"}
+        assert append_only_guards() == set(APPEND_ONLY)
 
         flask_migrate.downgrade(revision="base")
         assert table_names() == {"alembic_version"}
 
         flask_migrate.upgrade()
         assert schema_differences() == []
+        assert append_only_guards() == set(APPEND_ONLY)
+        # One step down and up again (the step that rebuilds tables on SQLite).
+        flask_migrate.downgrade(revision="-1")
+        flask_migrate.downgrade(revision="-1")
+        assert append_only_guards() == {"audit_log"}
+        flask_migrate.upgrade()
+        assert append_only_guards() == set(APPEND_ONLY)
         db.engine.dispose()

@@ -28,7 +28,7 @@ from hki.db import Audited, Versioned, utcnow
 #: Shown instead of a redacted value (password hashes).
 REDACTED = "(geändert)"
 #: Bookkeeping columns that are not a change anyone made (the optimistic-lock counter).
-NOT_A_CHANGE = frozenset({"version"})
+NOT_A_CHANGE = frozenset({"version", "session_token"})
 #: Actor label when nobody is logged in and nothing else was said.
 SYSTEM_ACTOR = "System"
 

@@ -38,6 +38,9 @@ class User(Audited, Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     #: Argon2 hash; empty means the account cannot log in.
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    #: Part of every session of this user; a new token (logout, new password, new role,
+    #: deactivation) ends all of them.
+    session_token: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organisation: Mapped[Organisation | None] = relationship()
@@ -53,8 +56,8 @@ class User(Audited, Model):
         return False
 
     def get_id(self) -> str:
-        """Flask-Login: the id stored in the session."""
-        return str(self.id)
+        """Flask-Login: what the session stores, so that a new token ends old sessions."""
+        return f"{self.id}:{self.session_token}"
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"

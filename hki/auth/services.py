@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from hki.auth.models import User
 from hki.db import AnySession
 from hki.plan.models import Organisation
-from hki.security import hash_password
+from hki.security import hash_password, new_session_token
 from hki.vocab import Role
 
 
@@ -34,6 +34,7 @@ def create_user(
 ) -> User:
     """Create an account; without a password it cannot log in."""
     user = User(
+        session_token=new_session_token(),
         email=normalise_email(email),
         display_name=display_name.strip(),
         role=role,
@@ -56,12 +57,16 @@ def update_user(
     password: str | None = None,
 ) -> User:
     """Change an account's name, role, organisation, activity and maybe its password."""
+    ends_sessions = (role is not user.role or not is_active or bool(password)
+                     or organisation is not user.organisation)
     user.display_name = display_name.strip()
     user.role = role
     user.organisation = organisation
     user.is_active = is_active
     if password:
         user.password_hash = hash_password(password)
+    if ends_sessions:
+        user.session_token = new_session_token()
     session.flush()
     return user
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import (
     Blueprint,
-    current_app,
+    abort,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -16,7 +17,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from werkzeug.wrappers import Response
 
 from hki.auth import queries, services
 from hki.auth.forms import (
@@ -28,46 +28,45 @@ from hki.auth.forms import (
     UserEditForm,
 )
 from hki.auth.models import User
-from hki.extensions import db, limiter
+from hki.extensions import db
 from hki.plan.models import Organisation
-from hki.security import Action, check_password, is_safe_next, requires
+from hki.security import (
+    Action,
+    bounded_int,
+    check_password,
+    is_safe_next,
+    login_attempt_allowed,
+    login_succeeded,
+    new_session_token,
+    requires,
+)
 from hki.vocab import Role
 
 bp = Blueprint("auth", __name__)
 
 
-def _login_account_key() -> str:
-    """Rate-limit key per account: the e-mail typed, whether or not the account exists."""
-    return "account:" + services.normalise_email(request.form.get("email", ""))[:254]
-
-
-def _login_failed(response: Response) -> bool:
-    return bool(g.get("login_failed"))
-
-
-def _limit(config_key: str) -> str:
-    return str(current_app.config[config_key])
-
-
 @bp.route("/anmelden", methods=["GET", "POST"])
-@limiter.limit(lambda: _limit("HKI_LOGIN_LIMIT_ADDRESS"), methods=["POST"],
-               deduct_when=_login_failed, scope="login-address")
-@limiter.limit(lambda: _limit("HKI_LOGIN_LIMIT_ACCOUNT"), methods=["POST"],
-               key_func=_login_account_key, deduct_when=_login_failed, scope="login-account")
 def login() -> ResponseReturnValue:
     """Log in with e-mail and password; one message for every kind of failure."""
     if current_user.is_authenticated:
         return redirect(url_for("plan.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.find_user(db.session, form.email.data or "")
+        email = services.normalise_email(form.email.data or "")[:254]
+        if not login_attempt_allowed(email, request.remote_addr or "unbekannt"):
+            abort(429)
+        user = services.find_user(db.session, email)
         if check_password(user, form.password.data or "") and user is not None:
+            login_succeeded(email)
+            if not user.session_token:
+                user.session_token = new_session_token()
+                db.session.commit()
             session.clear()
             login_user(user)
             session.permanent = True
+            session["login_at"] = datetime.now(UTC).timestamp()
             target = request.args.get("next")
             return redirect(target if is_safe_next(target) else url_for("plan.index"))
-        g.login_failed = True
         flash(_("E-Mail-Adresse oder Passwort ist falsch. Bitte prüfen Sie Ihre Eingaben."),
               "error")
     return render_template("auth/login.html", form=form)
@@ -75,7 +74,10 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/abmelden")
 def logout() -> ResponseReturnValue:
-    """End the session."""
+    """End this session and every other session of the same account."""
+    if current_user.is_authenticated:
+        current_user.session_token = new_session_token()
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("Sie sind abgemeldet."), "info")
@@ -182,9 +184,11 @@ def organisation_edit(organisation_id: int) -> ResponseReturnValue:
 def audit_log() -> ResponseReturnValue:
     """The audit log, newest first, filtered by entity and person."""
     entity = request.args.get("bereich") or None
-    user_id = request.args.get("person", type=int)
+    if entity not in queries.AUDIT_ENTITIES:
+        entity = None
+    user_id = bounded_int(request.args.get("person"))
     page = queries.audit_page(entity=entity, user_id=user_id,
-                              page=request.args.get("seite", 1, type=int))
+                              page=bounded_int(request.args.get("seite")) or 1)
     return render_template(
         "auth/audit.html", page=page, entity=entity, user_id=user_id,
         entities=queries.AUDIT_ENTITIES, actions=queries.AUDIT_ACTIONS, fields=queries.AUDIT_FIELDS,

@@ -163,3 +163,77 @@ def test_security_headers_on_every_response(client: FlaskClient, auth: Auth) -> 
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["X-Frame-Options"] == "DENY"
         response.close()
+
+
+def test_next_with_control_characters_or_backslashes_stays_on_site(
+    client: FlaskClient, account: str
+) -> None:
+    for evil in (
+        "/%09/evil.example/",
+        "/%0a/x",
+        "/%0d/evil.example",
+        "/%5Cevil.example",
+        "/%5C%5Cevil.example",
+        "/%20/evil.example",
+    ):
+        response = client.post(
+            f"/anmelden?next={evil}", data={"email": account, "password": PASSWORD}
+        )
+        assert response.status_code == 302 and response.location == "/", evil
+        client.post("/abmelden")
+
+
+def test_hostile_input_is_refused_not_a_500(client: FlaskClient, auth: Auth) -> None:
+    assert (
+        client.post("/anmelden", data={"email": "a\x00@b.de", "password": "x"}).status_code == 400
+    )
+    auth.login_as(Role.ADMIN)
+    for url in (
+        "/massnahmen/99999999999999999999",
+        "/plaene/99999999999",
+        "/verwaltung/benutzer/99999999999",
+    ):
+        assert client.get(url).status_code == 404, url
+    for url in (
+        "/protokoll?person=99999999999999999",
+        "/protokoll?seite=99999999999999",
+        "/protokoll?bereich=x%00y",
+        "/protokoll?seite=-3&person=abc",
+    ):
+        assert client.get(url).status_code in (200, 400), url
+
+
+def test_logout_and_password_change_end_old_sessions(
+    app: Flask, client: FlaskClient, account: str, make: Factories
+) -> None:
+    login(client, account, PASSWORD)
+    stolen = client.get_cookie("hki_session")
+    assert stolen is not None
+    client.post("/abmelden")
+    thief = app.test_client()
+    thief.set_cookie("hki_session", stolen.value)
+    assert thief.get("/").status_code == 302
+
+    login(client, account, PASSWORD)
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        user = services.find_user(db.session, account)
+        assert user is not None
+        services.update_user(
+            db.session,
+            user,
+            display_name=user.display_name,
+            role=user.role,
+            organisation=None,
+            is_active=True,
+            password="ein-ganz-neues-pw",
+        )
+        db.session.commit()
+    assert client.get("/").status_code == 302
+
+
+def test_session_has_a_maximum_age(client: FlaskClient, auth: Auth) -> None:
+    auth.login_as(Role.READER)
+    with client.session_transaction() as session:
+        session["login_at"] = (datetime.now(UTC) - timedelta(hours=13)).timestamp()
+    assert client.get("/").status_code == 302

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from hki.extensions import db
 from hki.vocab import Status
@@ -77,3 +77,13 @@ def test_unknown_lead_organisation_rejected(make: Factories) -> None:
 def test_empty_title_rejected(make: Factories) -> None:
     rejects(lambda: make.measure(title=""))
     rejects(lambda: make.field(title=""))
+
+
+def test_status_updates_cannot_be_changed_or_deleted(make: Factories) -> None:
+    u = make.update(make.measure(), progress=40)
+    make.commit()
+    for statement in ("UPDATE status_updates SET progress = 77", "DELETE FROM status_updates"):
+        with pytest.raises(DBAPIError, match="unveränderlich"), db.session.begin_nested():
+            db.session.execute(text(statement))
+    db.session.refresh(u)
+    assert u.progress == 40

@@ -24,7 +24,7 @@ def audit_count(app: Flask) -> int:
         return db.session.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
-def measure_form(m: Measure, **changes: str) -> dict[str, object]:
+def measure_form(m: Measure, **changes: object) -> dict[str, object]:
     data: dict[str, object] = {
         "number": m.number,
         "title": m.title,
@@ -102,7 +102,7 @@ def test_two_coordinators_edit_the_same_measure(
     bert = make.user(role=Role.COORDINATOR, display_name="Bert Beispiel")
     make.commit()
     with other.session_transaction() as session:
-        session["_user_id"] = str(bert.id)
+        session["_user_id"] = bert.get_id()
         session["last_seen"] = utcnow().timestamp()
 
     # Both open the form at version 1.
