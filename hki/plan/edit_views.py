@@ -21,6 +21,7 @@ from hki.plan.forms import (
     MeasureForm,
     MoveForm,
     PlanForm,
+    RenumberForm,
     VersionedForm,
     taken_numbers,
 )
@@ -168,6 +169,28 @@ def edit_plan(plan_id: int) -> ResponseReturnValue:
     return _save(form, plan, _("Handlungskonzept bearbeiten"),
                  lambda: services.update_node(db.session, plan, _plan_values(form),
                                               form.loaded_version()))
+
+
+@bp.route("/plaene/<int:plan_id>/nummerierung", methods=["GET", "POST"])
+@requires(Action.EDIT_PLAN)
+def renumber(plan_id: int) -> ResponseReturnValue:
+    """Preview new numbers in page order; apply them only as previewed."""
+    plan = db.get_or_404(Plan, plan_id)
+    _editable(plan)
+    changes = services.renumbering(plan)
+    fingerprint = services.renumbering_fingerprint(changes)
+    form = RenumberForm()
+    if form.validate_on_submit() and changes:
+        if form.fingerprint.data == fingerprint:
+            services.renumber(db.session, changes)
+            db.session.commit()
+            flash(_("Die Nummerierung wurde neu vergeben (%(n)s Änderungen).", n=len(changes)),
+                  "success")
+            return redirect(url_for("plan.overview", plan_id=plan.id))
+        flash(_("Der Plan wurde inzwischen geändert. Bitte prüfen Sie die neue Vorschau und "
+                "bestätigen Sie erneut."), "error")
+    form.fingerprint.data = fingerprint
+    return render_template("plan/renumber.html", plan=plan, changes=changes, form=form)
 
 
 # --- Fields and goals ------------------------------------------------------------------

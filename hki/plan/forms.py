@@ -255,3 +255,9 @@ class MoveForm(FlaskForm):
     """Choose the goal a measure moves to."""
 
     goal_id = SelectField(_l("Neues Ziel"), coerce=int, validate_choice=True)
+
+
+class RenumberForm(FlaskForm):
+    """Confirms a previewed renumbering; the fingerprint names the preview."""
+
+    fingerprint = HiddenField()

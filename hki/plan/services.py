@@ -6,11 +6,12 @@ History needs nothing here: every flush writes audit entries with snapshots
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, literal, select, update
 
 from hki.auth.models import AuditEntry
 from hki.db import AnySession, utcnow
@@ -167,3 +168,59 @@ class MeasureInput:
     def values(self) -> dict[str, Any]:
         """As attribute values for the model."""
         return dict(self.__dict__)
+
+
+# --- Renumbering -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewNumber:
+    """One node whose number a renumbering changes."""
+
+    node: Field | Goal | Measure
+    old: str
+    new: str
+
+
+def _active(nodes: list[Any]) -> list[Any]:
+    return sorted((n for n in nodes if n.archived_at is None), key=lambda n: n.position)
+
+
+def renumbering(plan: Plan) -> list[NewNumber]:
+    """The numbers that follow the order on the page (1; 1.1; 1.1.1 …), where they differ.
+
+    Numbers are labels that council papers quote, so they change only by this explicit,
+    previewed action; archived nodes keep theirs for history and old reports.
+    """
+    wanted: list[tuple[Field | Goal | Measure, str]] = []
+    for i, field in enumerate(_active(plan.fields), 1):
+        wanted.append((field, str(i)))
+        for j, goal in enumerate(_active(field.goals), 1):
+            wanted.append((goal, f"{i}.{j}"))
+            wanted.extend((m, f"{i}.{j}.{k}") for k, m in enumerate(_active(goal.measures), 1))
+    return [NewNumber(node, node.number, new) for node, new in wanted if node.number != new]
+
+
+def renumbering_fingerprint(changes: list[NewNumber]) -> str:
+    """Identifies a preview, so that a confirmation applies exactly what was shown."""
+    text = "|".join(f"{type(c.node).__name__}:{c.node.id}:{c.old}>{c.new}" for c in changes)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def renumber(session: AnySession, changes: list[NewNumber]) -> None:
+    """Give the nodes their new numbers; each change is audited like any other edit.
+
+    Numbers are unique among active siblings and swapping two would collide midway, so
+    the changed rows first get placeholders by plain SQL (not audited, never committed).
+    """
+    for model in (Field, Goal, Measure):
+        ids = [c.node.id for c in changes if type(c.node) is model]
+        if ids:
+            session.execute(
+                update(model).where(model.id.in_(ids))
+                .values(number=literal("~", String) + cast(model.id, String))
+                .execution_options(synchronize_session=False)
+            )
+    for change in changes:
+        change.node.number = change.new
+    session.flush()

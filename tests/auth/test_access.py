@@ -106,6 +106,8 @@ CASES = [
     Case("edit.new_plan", "POST", lambda w: "/plaene/neu", (R, F, F, OK, OK)),
     Case("edit.edit_plan", "GET", lambda w: f"/plaene/{w.plan_id}/bearbeiten", (R, F, F, OK, OK)),
     Case("edit.edit_plan", "POST", lambda w: f"/plaene/{w.plan_id}/bearbeiten", (R, F, F, OK, OK)),
+    Case("edit.renumber", "GET", lambda w: f"/plaene/{w.plan_id}/nummerierung", (R, F, F, OK, OK)),
+    Case("edit.renumber", "POST", lambda w: f"/plaene/{w.plan_id}/nummerierung", (R, F, F, OK, OK)),
     Case(
         "edit.new_field",
         "GET",
