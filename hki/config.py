@@ -75,4 +75,15 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
                                                   "100 per 15 minutes"),
         # Number of reverse proxies in front of hki whose X-Forwarded-* headers to trust.
         "HKI_PROXY_COUNT": int(os.environ.get("HKI_PROXY_COUNT", "0")),
+        # Outgoing mail (reminders), usually to the city's relay; login only when a user is set.
+        "HKI_SMTP_HOST": os.environ.get("HKI_SMTP_HOST", "localhost"),
+        "HKI_SMTP_PORT": int(os.environ.get("HKI_SMTP_PORT", "25")),
+        "HKI_SMTP_USER": os.environ.get("HKI_SMTP_USER", ""),
+        "HKI_SMTP_PASSWORD": os.environ.get("HKI_SMTP_PASSWORD", ""),
+        "HKI_SMTP_STARTTLS": _flag("HKI_SMTP_STARTTLS", False),
+        "HKI_SMTP_TIMEOUT": float(os.environ.get("HKI_SMTP_TIMEOUT", "10")),
+        "HKI_MAIL_FROM": os.environ.get("HKI_MAIL_FROM", "hki@localhost"),
+        # Public address of hki for links in mails; mails may be sent from the command line,
+        # where there is no request to take the address from.
+        "HKI_BASE_URL": os.environ.get("HKI_BASE_URL", "http://127.0.0.1:5000"),
     }

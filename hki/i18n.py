@@ -29,7 +29,10 @@ def zahl(value: float | int | None) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(format_decimal(value, format="#,##0.##"))
+    try:
+        return str(format_decimal(value, format="#,##0.##"))
+    except ArithmeticError:  # beyond Babel's decimal precision (or NaN): say it plainly
+        return f"{value:.4g}".replace(".", ",")
 
 
 def local_today() -> date:

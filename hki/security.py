@@ -45,6 +45,8 @@ class Action(StrEnum):
     POST_UPDATE = "post_update"  # a status update on a measure (scoped for offices)
     EDIT_PLAN = "edit_plan"
     ISSUE_REPORT = "issue_report"
+    RUN_ROUNDS = "run_rounds"  # open and close update rounds, remind offices, bulk entry
+    REVIEW_UPDATES = "review_updates"  # accept or return offices' updates (Freigabe)
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"  # users and organisations
 
@@ -54,7 +56,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.COORDINATOR: frozenset(
         {Action.VIEW, Action.POST_UPDATE, Action.EDIT_PLAN, Action.ISSUE_REPORT,
-         Action.VIEW_AUDIT}
+         Action.VIEW_AUDIT, Action.RUN_ROUNDS, Action.REVIEW_UPDATES}
     ),
     Role.OFFICE: frozenset({Action.VIEW, Action.POST_UPDATE}),
     Role.READER: frozenset({Action.VIEW}),
@@ -70,7 +72,8 @@ def can(user: Any, action: Action, target: object | None = None) -> bool:
         return False
     if action not in ROLE_ACTIONS[user.role]:
         return False
-    if action is Action.POST_UPDATE and user.role is Role.OFFICE:
+    if action is Action.POST_UPDATE and user.role is Role.OFFICE and target is not None:
+        # Without a target the question is "may post at all" (menus, own work list).
         return (
             isinstance(target, Measure)
             and user.organisation_id is not None

@@ -93,6 +93,13 @@ class Role(LabelledEnum):
     READER = "reader"
 
 
+class Decision(LabelledEnum):
+    """A coordinator's review of an office's update (Freigabe)."""
+
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+
+
 LABELS: dict[LabelledEnum, LazyString] = {
     Priority.HIGH: _l("hoch"),
     Priority.MEDIUM: _l("mittel"),
@@ -104,4 +111,6 @@ LABELS: dict[LabelledEnum, LazyString] = {
     Role.COORDINATOR: _l("Koordination (KMuT)"),
     Role.OFFICE: _l("Fachstelle"),
     Role.READER: _l("Lesezugriff"),
+    Decision.ACCEPTED: _l("freigegeben"),
+    Decision.RETURNED: _l("zurückgegeben"),
 }

@@ -55,6 +55,8 @@ def _test_config(url: str) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": url,
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
+        # Nothing listens on port 1: a test that sends mail must start its own server.
+        "HKI_SMTP_PORT": 1,
     }
 
 

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from hki.auth.models import User
 from hki.db import AnySession
 from hki.plan.models import Field, Goal, Indicator, Measure, Organisation, Plan
-from hki.updates.models import StatusUpdate
-from hki.vocab import PlanState, Priority, Role, Status
+from hki.updates.models import StatusUpdate, UpdateReview, UpdateRound
+from hki.vocab import Decision, PlanState, Priority, Role, Status
 
 T = TypeVar("T")
 
@@ -89,18 +89,28 @@ class Factories:
         as_of: date = date(2024, 6, 30),
         progress: int | None = 50,
         recorded_at: datetime | None = None,
+        accepted: bool = True,
         **kw: Any,
     ) -> StatusUpdate:
+        """An update; ``accepted`` (the default) also records its acceptance as it is made."""
         if "author" not in kw:
             kw["author"] = self.user()
-        return self._add(
-            StatusUpdate(
-                measure=measure,
-                status=status,
-                as_of=as_of,
-                progress=progress,
-                recorded_at=recorded_at
-                or datetime(as_of.year, as_of.month, as_of.day, 12, tzinfo=UTC),
-                **kw,
-            )
+        recorded_at = recorded_at or datetime(as_of.year, as_of.month, as_of.day, 12, tzinfo=UTC)
+        update = StatusUpdate(
+            measure=measure, status=status, as_of=as_of, progress=progress,
+            recorded_at=recorded_at, **kw,
         )
+        if accepted:
+            update.review = UpdateReview(decision=Decision.ACCEPTED, reviewer=kw["author"],
+                                         decided_at=recorded_at)
+        return self._add(update)
+
+    def round(self, plan: Plan, **kw: Any) -> UpdateRound:
+        """An open update round over the first half of 2024, due a year later."""
+        kw.setdefault("title", "Sachstand 1. Halbjahr 2024")
+        kw.setdefault("period_start", date(2024, 1, 1))
+        kw.setdefault("stichtag", date(2024, 6, 30))
+        kw.setdefault("due_date", date(2025, 7, 31))
+        if "opened_by" not in kw:
+            kw["opened_by"] = self.user(role=Role.COORDINATOR)
+        return self._add(UpdateRound(plan=plan, **kw))

@@ -41,7 +41,7 @@ def schema_differences() -> list[Any]:
         return list(compare_metadata(context, db.metadata))
 
 
-APPEND_ONLY = ("audit_log", "status_updates", "indicator_values")
+APPEND_ONLY = ("audit_log", "status_updates", "indicator_values", "update_reviews")
 
 
 def append_only_guards() -> set[str]:

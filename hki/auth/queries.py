@@ -21,6 +21,7 @@ AUDIT_ENTITIES: dict[str, LazyString] = {
     "indicators": _l("Indikatoren"),
     "indicator_values": _l("Indikatorwerte"),
     "status_updates": _l("Sachstände"),
+    "update_rounds": _l("Sachstandsabfragen"),
     "organisations": _l("Organisationen"),
     "target_groups": _l("Zielgruppen"),
     "users": _l("Benutzerkonten"),
@@ -43,6 +44,11 @@ AUDIT_FIELDS: dict[str, LazyString] = {
     "lead_organisation_id": _l("Federführung (Nr.)"), "partners": _l("Kooperationspartner"),
     "target_groups": _l("Zielgruppen"), "start_date": _l("Beginn"), "end_date": _l("Ende"),
     "priority": _l("Priorität"), "position": _l("Reihenfolge"), "state": _l("Stand des Plans"),
+    "update_id": _l("Sachstand (Nr.)"), "decision": _l("Entscheidung"), "comment": _l("Kommentar"),
+    "reviewer_id": _l("entschieden von (Nr.)"), "decided_at": _l("entschieden am"),
+    "period_start": _l("Zeitraum ab"), "stichtag": _l("Stichtag"), "due_date": _l("Frist"),
+    "opened_by_id": _l("eröffnet von (Nr.)"), "opened_at": _l("eröffnet am"),
+    "closed_at": _l("abgeschlossen am"), "round_id": _l("Abfrage (Nr.)"),
 }
 AUDIT_PAGE_SIZE = 50
 

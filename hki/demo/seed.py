@@ -23,8 +23,8 @@ from hki.auth.models import User
 from hki.db import AnySession, utcnow
 from hki.plan.models import Field, Goal, Indicator, Measure, Organisation, Plan, TargetGroup
 from hki.security import hash_password
-from hki.updates.models import StatusUpdate
-from hki.vocab import PlanState, Priority, Role, Status
+from hki.updates.models import StatusUpdate, UpdateReview
+from hki.vocab import Decision, PlanState, Priority, Role, Status
 
 #: The author label the demo data uses for the coordination office itself.
 COORDINATION_AUTHOR = "KMuT"
@@ -219,12 +219,16 @@ def _update(u: dict[str, Any], measure: Measure, lookup: _Lookup, now: datetime)
     """Build a historical update, taken as recorded two weeks after the date it describes."""
     as_of: date = u["date"]
     recorded = datetime.combine(as_of + RECORDING_DELAY, time(9, 0), tzinfo=UTC)
+    author = lookup.author(u["author"], measure.lead)
+    recorded_at = min(recorded, now)
     return StatusUpdate(
         measure=measure,
         as_of=as_of,
         status=Status(u["status"]),
         progress=u["progress"],
         note=u.get("note") or "",
-        author=lookup.author(u["author"], measure.lead),
-        recorded_at=min(recorded, now),
+        author=author,
+        recorded_at=recorded_at,
+        # History from before hki: taken as accepted when it was recorded.
+        review=UpdateReview(decision=Decision.ACCEPTED, reviewer=author, decided_at=recorded_at),
     )

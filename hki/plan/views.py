@@ -6,8 +6,9 @@ from flask import Blueprint, abort, render_template
 
 from hki.auth.queries import AUDIT_FIELDS
 from hki.plan import queries
+from hki.plan.chart import indicator_chart
 from hki.plan.history import measure_history
-from hki.updates.queries import update_history
+from hki.updates.queries import current_update, update_history
 
 bp = Blueprint("plan", __name__)
 
@@ -35,4 +36,6 @@ def measure(measure_id: int) -> str:
         abort(404)
     history = update_history(found.id)
     return render_template("plan/measure.html", m=found, history=history,
-                           changes=measure_history(found), fields=AUDIT_FIELDS)
+                           current=current_update(found.id),
+                           changes=measure_history(found), fields=AUDIT_FIELDS,
+                           charts={i.id: indicator_chart(i) for i in found.indicators})

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, TextAreaField
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from hki.i18n import local_today
+from hki.plan.forms import GermanFloatField
+from hki.plan.models import Indicator
 from hki.updates.rules import check_update
+from hki.updates.services import Measurement
 from hki.vocab import Status
 
 NOTE_MAX = 5000
@@ -61,3 +74,89 @@ class UpdateForm(FlaskForm):
         if field.data and field.data > local_today():
             raise ValidationError(_l("Das Datum liegt in der Zukunft. Ein Sachstand beschreibt "
                                      "einen Tag bis heute."))
+
+
+def _date_field(label: Any) -> DateField:
+    return DateField(label, validators=[
+        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein (TT.MM.JJJJ)."))])
+
+
+class RoundForm(FlaskForm):
+    """Open a round: what it asks about (period up to the Stichtag) and by when."""
+
+    title = StringField(_l("Bezeichnung"), validators=[
+        DataRequired(_l("Bitte geben Sie eine Bezeichnung an, "
+                        "z. B. „Sachstand 2. Halbjahr 2026“.")),
+        Length(max=200, message=_l("Die Bezeichnung ist zu lang (höchstens 200 Zeichen)."))])
+    period_start = _date_field(_l("Zeitraum ab"))
+    stichtag = _date_field(_l("Stichtag"))
+    due_date = _date_field(_l("Antwortfrist"))
+
+    def validate_stichtag(self, field: DateField) -> None:
+        """The period must not end before it starts."""
+        if field.data and self.period_start.data and field.data < self.period_start.data:
+            raise ValidationError(_l("Der Stichtag liegt vor dem Beginn des Zeitraums. Bitte "
+                                     "prüfen Sie die Angaben."))
+
+    def validate_due_date(self, field: DateField) -> None:
+        """A deadline in the past would make every office late at once."""
+        if field.data and field.data < local_today():
+            raise ValidationError(_l("Die Frist liegt in der Vergangenheit. Bitte wählen Sie "
+                                     "heute oder einen späteren Tag."))
+
+
+class ReturnForm(FlaskForm):
+    """Return an office's update with a comment it will see."""
+
+    comment = TextAreaField(_l("Hinweis an die Fachstelle"), validators=[
+        DataRequired(_l("Bitte schreiben Sie der Fachstelle, was sie ändern soll.")),
+        Length(max=NOTE_MAX, message=_l("Der Hinweis ist zu lang (höchstens %(max)d Zeichen).",
+                                        max=NOTE_MAX))])
+
+
+class IndicatorValueForm(Form):
+    """A new value of one indicator, given with the update (all optional)."""
+
+    value = GermanFloatField(_l("Neuer Wert"), validators=[Optional()])
+    as_of = DateField(_l("gemessen am"), validators=[Optional()])
+    source = StringField(_l("Quelle"), validators=[
+        Length(max=300, message=_l("Die Quelle ist zu lang (höchstens 300 Zeichen)."))])
+
+    def validate_as_of(self, field: DateField) -> None:
+        """A measurement describes a day up to today."""
+        if field.data and field.data > local_today():
+            raise ValidationError(_l("Das Datum liegt in der Zukunft."))
+
+
+def update_form(indicators: list[Indicator]) -> type[UpdateForm]:
+    """The update form with one row of inputs per active indicator of the measure."""
+
+    class _Form(UpdateForm):
+        values = FieldList(FormField(IndicatorValueForm), min_entries=len(indicators),
+                           max_entries=len(indicators))
+
+        def measurements(self) -> list[Measurement]:
+            """The values entered, each dated (by default with the update's date)."""
+            return [
+                Measurement(indicator=indicator, value=row.value.data,
+                            as_of=row.as_of.data or cast(date, self.as_of.data),
+                            source=row.source.data or "")
+                for indicator, row in zip(indicators, (e.form for e in self.values),
+                                          strict=False)
+                if row.value.data is not None
+            ]
+
+    return _Form
+
+
+class BulkForm(FlaskForm):
+    """The date all entered answers describe (plus the CSRF token)."""
+
+    as_of = DateField(_l("Stand vom (für alle Zeilen)"), validators=[
+        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein (TT.MM.JJJJ)."))])
+
+    def validate_as_of(self, field: DateField) -> None:
+        """A status update describes a day up to today."""
+        if field.data and field.data > local_today():
+            raise ValidationError(_l("Das Datum liegt in der Zukunft. Ein Sachstand "
+                                     "beschreibt einen Tag bis heute."))

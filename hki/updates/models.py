@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hki.db import Audited, UTCDateTime, code_enum, utcnow
 from hki.extensions import Model
-from hki.vocab import Status
+from hki.vocab import Decision, Status
 
 if TYPE_CHECKING:
     from hki.auth.models import User
-    from hki.plan.models import Measure
+    from hki.plan.models import Measure, Organisation, Plan
 
 
 class StatusUpdate(Audited, Model):
@@ -50,3 +50,82 @@ class StatusUpdate(Audited, Model):
     measure: Mapped[Measure] = relationship(back_populates="updates")
     author: Mapped[User] = relationship()
     corrects: Mapped[StatusUpdate | None] = relationship(remote_side=[id])
+    #: The coordinator's decision; an update counts only once it is accepted.
+    review: Mapped[UpdateReview | None] = relationship(back_populates="update")
+
+
+class UpdateReview(Model):
+    """The decision on one update (Freigabe): accepted, or returned with a comment.
+
+    A separate row because updates never change; it is itself never changed and names
+    who decided when, so it is its own record (not copied into the audit log). A
+    coordinator's own update gets its acceptance in the same transaction, so it counts at
+    once. "Known at K" counts exactly the updates accepted by K.
+    """
+
+    __tablename__ = "update_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("status_updates.id"), unique=True)
+    decision: Mapped[Decision] = mapped_column(code_enum(Decision, "decision"))
+    #: Why an update was returned (shown to the office); may be empty for acceptance.
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    update: Mapped[StatusUpdate] = relationship(back_populates="review")
+    reviewer: Mapped[User] = relationship()
+
+
+class UpdateRound(Audited, Model):
+    """A Sachstandsabfrage: offices answer for their measures for a Stichtag by a due date.
+
+    A measure counts as answered when it has an update (not returned) whose ``as_of`` lies
+    in ``period_start`` … ``stichtag``; nothing is stored per measure, so the round's
+    completion is always what the updates say.
+    """
+
+    __tablename__ = "update_rounds"
+    __table_args__ = (
+        CheckConstraint("period_start <= stichtag", name="period_in_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    #: First day an answer may describe.
+    period_start: Mapped[date]
+    #: The day the round asks about; answers describe a day up to it.
+    stichtag: Mapped[date]
+    due_date: Mapped[date]
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Set when the coordinator closes the round; offices no longer see it then.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    plan: Mapped[Plan] = relationship()
+    opened_by: Mapped[User] = relationship()
+
+
+class Reminder(Model):
+    """One reminder mail to one office for one round; at most one per day.
+
+    A record of what was sent, by whom and when; never changed.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("round_id", "organisation_id", "sent_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("update_rounds.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    #: The local calendar day of sending: the unit of "not twice".
+    sent_on: Mapped[date]
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: Addresses the mail went to, comma-separated.
+    recipients: Mapped[str] = mapped_column(Text)
+    #: How many open measures the mail listed.
+    measure_count: Mapped[int]
+
+    organisation: Mapped[Organisation] = relationship()

@@ -3,17 +3,42 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select
+from sqlalchemy.orm import aliased, joinedload
 
 from hki.extensions import db
 from hki.plan.models import Field, Goal, Measure
-from hki.updates.models import StatusUpdate
+from hki.updates.models import StatusUpdate, UpdateReview
+from hki.vocab import Decision
 
 #: The one definition of "latest": by the date described, then by when it was recorded
 #: (a later correction for the same date wins), then by id for identical timestamps.
 RECENCY = (StatusUpdate.as_of.desc(), StatusUpdate.recorded_at.desc(), StatusUpdate.id.desc())
+
+
+def _accepted(update_id: Any, known_at: datetime | None) -> ColumnElement[bool]:
+    """The update was accepted (by ``known_at``, if given)."""
+    condition = and_(UpdateReview.update_id == update_id,
+                     UpdateReview.decision == Decision.ACCEPTED)
+    if known_at is not None:
+        condition = and_(condition, UpdateReview.decided_at <= known_at)
+    return exists().where(condition)
+
+
+def counted(known_at: datetime | None = None) -> ColumnElement[bool]:
+    """The rule for which updates count, as known at ``known_at`` (default: now).
+
+    An update counts once a coordinator accepted it (her own updates are accepted as they
+    are recorded), unless a correction of it counts too: a correction replaces the
+    update it names, whatever date either describes.
+    """
+    correction = aliased(StatusUpdate)
+    corrected = exists().where(
+        correction.corrects_id == StatusUpdate.id, _accepted(correction.id, known_at)
+    )
+    return and_(_accepted(StatusUpdate.id, known_at), ~corrected)
 
 
 def latest_updates(
@@ -26,14 +51,14 @@ def latest_updates(
 
     :param measure_ids: a select of the measure ids to consider.
     :param as_of: only updates describing a date up to this Stichtag count.
-    :param known_at: only updates recorded up to this moment count (Kenntnisstand).
+    :param known_at: only updates accepted up to this moment count (Kenntnisstand).
     """
     ranked = select(
         StatusUpdate.id,
         func.row_number()
         .over(partition_by=StatusUpdate.measure_id, order_by=RECENCY)
         .label("recency_rank"),
-    ).where(StatusUpdate.measure_id.in_(measure_ids))
+    ).where(StatusUpdate.measure_id.in_(measure_ids), counted(known_at))
     if as_of is not None:
         ranked = ranked.where(StatusUpdate.as_of <= as_of)
     if known_at is not None:
@@ -69,11 +94,30 @@ def current_updates(
 
 
 def update_history(measure_id: int) -> list[StatusUpdate]:
-    """All updates of a measure, newest first, with their authors."""
+    """All updates of a measure, newest first, with their authors and reviews."""
     stmt = (
         select(StatusUpdate)
         .where(StatusUpdate.measure_id == measure_id)
-        .options(joinedload(StatusUpdate.author))
+        .options(joinedload(StatusUpdate.author),
+                 joinedload(StatusUpdate.review).joinedload(UpdateReview.reviewer))
         .order_by(*RECENCY)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def current_update(measure_id: int) -> StatusUpdate | None:
+    """The measure's update that counts now (accepted, not corrected, latest)."""
+    stmt = latest_updates(select(Measure.id).where(Measure.id == measure_id))
+    return db.session.scalars(stmt).one_or_none()
+
+
+def awaiting_review() -> list[StatusUpdate]:
+    """Offices' updates that no coordinator has decided on yet, oldest first."""
+    stmt = (
+        select(StatusUpdate)
+        .where(~exists().where(UpdateReview.update_id == StatusUpdate.id))
+        .options(joinedload(StatusUpdate.author), joinedload(StatusUpdate.measure),
+                 joinedload(StatusUpdate.corrects))
+        .order_by(StatusUpdate.recorded_at, StatusUpdate.id)
     )
     return list(db.session.scalars(stmt))

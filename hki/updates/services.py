@@ -1,15 +1,20 @@
-"""Posting status updates: append-only, checked by the rules, never committed here."""
+"""Posting and reviewing status updates: append-only, checked by the rules, never committed here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
+
 from hki.auth.models import User
-from hki.db import AnySession
-from hki.plan.models import Measure
-from hki.updates.models import StatusUpdate
+from hki.db import AnySession, utcnow
+from hki.plan.models import Indicator, IndicatorValue, Measure
+from hki.security import Action, can
+from hki.updates.models import StatusUpdate, UpdateReview
 from hki.updates.rules import CheckedUpdate, check_update
-from hki.vocab import Status
+from hki.vocab import Decision, Status
 
 
 class InvalidUpdateError(ValueError):
@@ -18,6 +23,16 @@ class InvalidUpdateError(ValueError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(errors.values()))
         self.errors = errors
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A new dated value of one of the measure's indicators, given with an update."""
+
+    indicator: Indicator
+    value: float
+    as_of: date
+    source: str = ""
 
 
 def post_update(
@@ -30,20 +45,63 @@ def post_update(
     progress: int | None,
     note: str,
     previous: Status | None = None,
+    corrects: StatusUpdate | None = None,
+    measurements: Sequence[Measurement] = (),
 ) -> StatusUpdate:
-    """Append a status update to a measure's history.
+    """Append a status update (and any indicator values) to a measure's history.
 
+    An office's update waits for a coordinator's review; the update of someone who may
+    review counts at once (its acceptance is written in the same transaction).
+
+    :param corrects: an earlier update of the same measure that this one replaces.
     :raises InvalidUpdateError: if the values break the rules of ``status.md``.
     """
     checked: CheckedUpdate = check_update(
         status, progress, note, finite=measure.end_date is not None, previous=previous
     )
-    if checked.errors:
-        raise InvalidUpdateError(checked.errors)
+    errors = dict(checked.errors)
+    if corrects is not None and (corrects.measure_id != measure.id or _returned(corrects)):
+        errors["corrects"] = _("Dieser Sachstand kann hier nicht korrigiert werden.")
+    for m in measurements:
+        if m.indicator.measure_id != measure.id or m.indicator.archived_at is not None:
+            errors["measurements"] = _("Der Indikator gehört nicht zu dieser Maßnahme.")
+    if errors:
+        raise InvalidUpdateError(errors)
+    now = utcnow()
     update = StatusUpdate(
-        measure=measure, author=author, as_of=as_of, status=status,
-        progress=checked.progress, note=note.strip(),
+        measure=measure, author=author, as_of=as_of, status=status, recorded_at=now,
+        progress=checked.progress, note=note.strip(), corrects=corrects,
     )
+    if can(author, Action.REVIEW_UPDATES):
+        update.review = UpdateReview(decision=Decision.ACCEPTED, reviewer=author,
+                                     decided_at=now)
     session.add(update)
+    session.add_all(
+        IndicatorValue(indicator=m.indicator, value=m.value, as_of=m.as_of,
+                       source=m.source.strip(), recorded_by=author, recorded_at=now)
+        for m in measurements
+    )
     session.flush()
     return update
+
+
+def _returned(update: StatusUpdate) -> bool:
+    return update.review is not None and update.review.decision is Decision.RETURNED
+
+
+class ReviewError(ValueError):
+    """The update cannot be reviewed (already decided, or no reason for returning it)."""
+
+
+def review(
+    session: AnySession, update: StatusUpdate, reviewer: User, decision: Decision,
+    comment: str = "",
+) -> UpdateReview:
+    """Accept an office's update, or return it with a comment the office will see."""
+    if update.review is not None:
+        raise ReviewError(_("Über diesen Sachstand wurde bereits entschieden."))
+    if decision is Decision.RETURNED and not comment.strip():
+        raise ReviewError(_("Bitte schreiben Sie der Fachstelle, was sie ändern soll."))
+    update.review = UpdateReview(decision=decision, reviewer=reviewer, comment=comment.strip())
+    session.flush()
+    return update.review

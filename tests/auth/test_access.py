@@ -29,6 +29,8 @@ class World:
     field_id: int
     goal_id: int
     indicator_id: int
+    round_id: int
+    update_id: int  # an office's update waiting for review
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,27 @@ CASES = [
         lambda w: f"/archivieren/indikator/{w.indicator_id}",
         (R, F, F, R, R),
     ),
+    # Update rounds, review and the offices' work list.
+    Case("updates.my_open", "GET", lambda w: "/meine-massnahmen", (R, F, OK, OK, OK)),
+    Case("updates.review_list", "GET", lambda w: "/freigabe", (R, F, F, OK, OK)),
+    # An empty decision is a return without comment: refused with a message (redirect).
+    Case("updates.decide", "POST", lambda w: f"/sachstaende/{w.update_id}/entscheiden",
+         (R, F, F, R, R)),
+    Case("updates.round_list", "GET", lambda w: f"/plaene/{w.plan_id}/abfragen", (R, F, F, OK, OK)),
+    Case("updates.round_new", "GET", lambda w: f"/plaene/{w.plan_id}/abfragen/neu",
+         (R, F, F, OK, OK)),
+    Case("updates.round_new", "POST", lambda w: f"/plaene/{w.plan_id}/abfragen/neu",
+         (R, F, F, OK, OK)),
+    Case("updates.round_view", "GET", lambda w: f"/abfragen/{w.round_id}", (R, F, F, OK, OK)),
+    # No mail server in this test: a German message and back to the round (redirect).
+    Case("updates.round_remind", "POST", lambda w: f"/abfragen/{w.round_id}/erinnern",
+         (R, F, F, R, R)),
+    Case("updates.round_close", "POST", lambda w: f"/abfragen/{w.round_id}/abschliessen",
+         (R, F, F, R, R)),
+    Case("updates.round_bulk", "GET", lambda w: f"/abfragen/{w.round_id}/sammeleingabe",
+         (R, F, F, OK, OK)),
+    Case("updates.round_bulk", "POST", lambda w: f"/abfragen/{w.round_id}/sammeleingabe",
+         (R, F, F, OK, OK)),
     # Wrong method on a real route: 405 for everyone, never a 500 or a redirect loop.
     Case("auth.logout", "GET", lambda w: "/abmelden", (GONE, GONE, GONE, GONE, GONE)),
 ]
@@ -235,6 +258,8 @@ def world(make: Factories) -> World:
     other = make.measure(goal)
     target_user = make.user(role=Role.READER)
     indicator = make.indicator(own)
+    rnd = make.round(goal.field.plan)
+    update = make.update(own, accepted=False)
     make.commit()
     return World(
         goal.field.plan_id,
@@ -245,6 +270,8 @@ def world(make: Factories) -> World:
         goal.field_id,
         goal.id,
         indicator.id,
+        rnd.id,
+        update.id,
     )
 
 

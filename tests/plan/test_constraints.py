@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 from hki.extensions import db
-from hki.vocab import Status
+from hki.plan.models import IndicatorValue
+from hki.vocab import Decision, Status
 from tests.factories import Factories
 
 
@@ -79,11 +80,22 @@ def test_empty_title_rejected(make: Factories) -> None:
     rejects(lambda: make.field(title=""))
 
 
-def test_status_updates_cannot_be_changed_or_deleted(make: Factories) -> None:
-    u = make.update(make.measure(), progress=40)
+def test_history_tables_cannot_be_changed_or_deleted(make: Factories) -> None:
+    m = make.measure()
+    u = make.update(m, progress=40)
+    indicator = make.indicator(m)
+    indicator.values.append(IndicatorValue(as_of=date(2024, 6, 30), value=12.0))
     make.commit()
-    for statement in ("UPDATE status_updates SET progress = 77", "DELETE FROM status_updates"):
+    for statement in (
+        "UPDATE status_updates SET progress = 77",
+        "DELETE FROM status_updates",
+        "UPDATE update_reviews SET decision = 'returned'",
+        "DELETE FROM update_reviews",
+        "UPDATE indicator_values SET value = 1",
+        "DELETE FROM indicator_values",
+    ):
         with pytest.raises(DBAPIError, match="unveränderlich"), db.session.begin_nested():
             db.session.execute(text(statement))
     db.session.refresh(u)
-    assert u.progress == 40
+    assert u.progress == 40 and u.review is not None
+    assert u.review.decision is Decision.ACCEPTED
