@@ -11,6 +11,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from hki.auth.models import User
+from hki.auth.services import normalise_email
 from hki.extensions import db
 from hki.plan.models import Organisation
 from hki.security import MIN_PASSWORD_LENGTH
@@ -86,10 +87,11 @@ class UserCreateForm(_UserFields):
     password = _password_field(required=True)
 
     def validate_email(self, field: StringField) -> None:
-        """Refuse an address that already has an account."""
-        taken = db.session.scalar(
-            select(User.id).where(func.lower(User.email) == (field.data or "").strip().lower())
-        )
+        """Refuse an address that already has an account, or that lower case lengthens."""
+        email = normalise_email(field.data or "")
+        if len(email) > 254:  # "İ".lower() has two characters
+            raise ValidationError(_l("Die E-Mail-Adresse ist zu lang (höchstens 254 Zeichen)."))
+        taken = db.session.scalar(select(User.id).where(func.lower(User.email) == email))
         if taken is not None:
             raise ValidationError(_l("Für diese E-Mail-Adresse gibt es bereits ein Konto."))
 
@@ -114,12 +116,14 @@ class OrganisationForm(FlaskForm):
         self._current_id = current_id
 
     def validate_name(self, field: StringField) -> None:
-        """Refuse a name another organisation has (ignoring case)."""
-        clash = db.session.scalar(
-            select(Organisation.id).where(
-                func.lower(Organisation.name) == (field.data or "").strip().lower()
-            )
-        )
+        """Refuse a name another organisation has (ignoring case).
+
+        Compared in Python: SQLite's lower() folds only ASCII, PostgreSQL's differs from
+        Python's beyond it ("İ"), and there are only a few hundred organisations.
+        """
+        wanted = (field.data or "").strip().casefold()
+        clash = next((i for i, name in db.session.execute(
+            select(Organisation.id, Organisation.name)) if name.casefold() == wanted), None)
         if clash is not None and clash != self._current_id:
             raise ValidationError(_l("Eine Organisation mit diesem Namen gibt es bereits."))
 

@@ -86,7 +86,10 @@ class VersionedForm(FlaskForm):
     def loaded_version(self) -> int | None:
         """The version the user saw, or ``None`` if it was tampered with."""
         raw = self.version.data
-        return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+        # isdigit() also accepts "²"; int() refuses that and numbers of thousands of digits.
+        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 9:
+            return int(raw)
+        return None
 
 
 class _NumberedForm(VersionedForm):
@@ -168,8 +171,9 @@ class MeasureForm(_NumberedForm):
                            validate_choice=True)
     funding_note = _text_field(_l("Finanzierung (Hinweis)"), 2000)
     budget_eur = IntegerField(_l("Budget in Euro"), validators=[
-        Optional(), NumberRange(0, 10**10, _l("Bitte geben Sie einen Betrag zwischen 0 und "
-                                              "10 Milliarden Euro ein."))])
+        # The column is a 32-bit integer on PostgreSQL.
+        Optional(), NumberRange(0, 2**31 - 1, _l("Bitte geben Sie einen Betrag zwischen 0 und "
+                                                 "2.147.483.647 Euro ein."))])
 
     def __init__(self, *args: Any, current_lead_id: int | None = None,
                  current_partner_ids: tuple[int, ...] = (), **kwargs: Any) -> None:
@@ -198,6 +202,8 @@ class MeasureForm(_NumberedForm):
     def target_group_names(self) -> list[str]:
         """The comma-separated target groups as a clean list without duplicates."""
         raw = self.target_groups.data or ""
+        if not isinstance(raw, str):  # field not posted: WTForms keeps the measure's groups
+            raw = ", ".join(group.name for group in raw)
         names: dict[str, str] = {}
         for name in (t.strip() for t in raw.split(",")):
             if name:
