@@ -68,7 +68,8 @@ def _check(entry: BulkEntry) -> None:
         return
     progress = None
     if entry.progress:
-        if not entry.progress.isdigit() or int(entry.progress) > 100:
+        raw = entry.progress
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or int(raw) > 100:
             entry.errors["progress"] = _("Der Fortschritt ist eine ganze Zahl von 0 bis 100.")
             return
         progress = int(entry.progress)

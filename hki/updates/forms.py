@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from hki.i18n import local_today
+from hki.i18n import datum, local_today
 from hki.plan.forms import GermanFloatField
 from hki.plan.models import Indicator
 from hki.updates.rules import check_update
@@ -27,6 +27,14 @@ from hki.updates.services import Measurement
 from hki.vocab import Status
 
 NOTE_MAX = 5000
+
+
+def check_in_period(day: date | None, period: tuple[date, date] | None) -> None:
+    """An answer in a round must describe a day of the round's period, or it answers nothing."""
+    if day and period and not period[0] <= day <= period[1]:
+        raise ValidationError(_l(
+            "Für diese Abfrage muss der Sachstand einen Tag vom %(start)s bis %(end)s "
+            "beschreiben.", start=datum(period[0]), end=datum(period[1])))
 
 
 class UpdateForm(FlaskForm):
@@ -49,10 +57,12 @@ class UpdateForm(FlaskForm):
                                                     "%(max)d Zeichen).", max=NOTE_MAX))],
     )
 
-    def __init__(self, *args: Any, finite: bool, previous: Status | None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, finite: bool, previous: Status | None,
+                 period: tuple[date, date] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._finite = finite
         self._previous = previous
+        self._period = period
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Run the field checks, then the status rules, so all problems show at once."""
@@ -70,10 +80,11 @@ class UpdateForm(FlaskForm):
         return valid and not checked.errors
 
     def validate_as_of(self, field: DateField) -> None:
-        """Refuse dates after today (Berlin time)."""
+        """Refuse dates after today (Berlin time), and outside the round's period."""
         if field.data and field.data > local_today():
             raise ValidationError(_l("Das Datum liegt in der Zukunft. Ein Sachstand beschreibt "
                                      "einen Tag bis heute."))
+        check_in_period(field.data, self._period)
 
 
 def _date_field(label: Any) -> DateField:
@@ -155,8 +166,13 @@ class BulkForm(FlaskForm):
     as_of = DateField(_l("Stand vom (für alle Zeilen)"), validators=[
         DataRequired(_l("Bitte geben Sie ein gültiges Datum ein (TT.MM.JJJJ)."))])
 
+    def __init__(self, *args: Any, period: tuple[date, date], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._period = period
+
     def validate_as_of(self, field: DateField) -> None:
-        """A status update describes a day up to today."""
+        """A status update describes a day up to today, within the round's period."""
         if field.data and field.data > local_today():
             raise ValidationError(_l("Das Datum liegt in der Zukunft. Ein Sachstand "
                                      "beschreibt einen Tag bis heute."))
+        check_in_period(field.data, self._period)

@@ -121,3 +121,10 @@ def awaiting_review() -> list[StatusUpdate]:
         .order_by(StatusUpdate.recorded_at, StatusUpdate.id)
     )
     return list(db.session.scalars(stmt))
+
+
+def is_corrected(update_id: int) -> bool:
+    """An accepted correction names this update (it no longer counts)."""
+    correction = aliased(StatusUpdate)
+    return bool(db.session.scalar(select(exists().where(
+        correction.corrects_id == update_id, _accepted(correction.id, None)))))

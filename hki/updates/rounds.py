@@ -151,7 +151,10 @@ def round_measures(rnd: UpdateRound, lead_organisation_id: int | None = None) ->
 
 def _round_measure(measure: Measure, updates: list[StatusUpdate]) -> RoundMeasure:
     """Judge a measure's answers, newest first."""
-    valid = [u for u in updates if u.review is None or u.review.decision is Decision.ACCEPTED]
+    replaced = {u.corrects_id for u in updates if u.corrects_id and u.review is not None
+                and u.review.decision is Decision.ACCEPTED}
+    valid = [u for u in updates if (u.review is None or u.review.decision is Decision.ACCEPTED)
+             and u.id not in replaced]
     returned = [u for u in updates if u.review and u.review.decision is Decision.RETURNED]
     update = valid[0] if valid else None
     if any(u.review is not None for u in valid):

@@ -13,6 +13,7 @@ from hki.db import AnySession, utcnow
 from hki.plan.models import Indicator, IndicatorValue, Measure
 from hki.security import Action, can
 from hki.updates.models import StatusUpdate, UpdateReview
+from hki.updates.queries import is_corrected
 from hki.updates.rules import CheckedUpdate, check_update
 from hki.vocab import Decision, Status
 
@@ -60,7 +61,7 @@ def post_update(
         status, progress, note, finite=measure.end_date is not None, previous=previous
     )
     errors = dict(checked.errors)
-    if corrects is not None and (corrects.measure_id != measure.id or _returned(corrects)):
+    if corrects is not None and (corrects.measure_id != measure.id or not correctable(corrects)):
         errors["corrects"] = _("Dieser Sachstand kann hier nicht korrigiert werden.")
     for m in measurements:
         if m.indicator.measure_id != measure.id or m.indicator.archived_at is not None:
@@ -87,6 +88,11 @@ def post_update(
 
 def _returned(update: StatusUpdate) -> bool:
     return update.review is not None and update.review.decision is Decision.RETURNED
+
+
+def correctable(update: StatusUpdate) -> bool:
+    """Not returned, and not already replaced by an accepted correction."""
+    return not _returned(update) and not is_corrected(update.id)
 
 
 class ReviewError(ValueError):

@@ -8,6 +8,7 @@ from typing import cast
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -16,7 +17,7 @@ from hki.extensions import db
 from hki.i18n import local_today
 from hki.mail import MailError
 from hki.plan.models import Measure, Plan
-from hki.security import Action, authorize, bounded_int, requires
+from hki.security import Action, authorize, bounded_int, can, requires
 from hki.updates import rounds, services
 from hki.updates.bulk import bulk_rows, save_bulk
 from hki.updates.forms import BulkForm, ReturnForm, RoundForm, update_form
@@ -50,7 +51,7 @@ def _corrected_arg(measure: Measure) -> StatusUpdate | None:
     if raw is None:
         return None
     update = db.session.get(StatusUpdate, bounded_int(raw) or 0)
-    if update is None or update.measure_id != measure.id:
+    if update is None or update.measure_id != measure.id or not services.correctable(update):
         abort(404)
     return update
 
@@ -60,11 +61,17 @@ def new(measure_id: int) -> ResponseReturnValue:
     """Take a new status update (or a correction) on one measure."""
     measure = db.get_or_404(Measure, measure_id)
     authorize(Action.POST_UPDATE, measure)
+    if measure.archived_at or measure.goal.archived_at or measure.goal.field.archived_at:
+        abort(404)  # archived measures are history: no new updates
     rnd, corrected = _round_arg(), _corrected_arg(measure)
     current = current_update(measure.id)
     indicators = [i for i in measure.indicators if i.archived_at is None]
     previous = current.status if current else None
-    form = update_form(indicators)(finite=measure.end_date is not None, previous=previous)
+    # Indicator values count at once, so only those whose updates count at once give them.
+    measuring = can(_user(), Action.REVIEW_UPDATES)
+    form = update_form(indicators if measuring else [])(
+        finite=measure.end_date is not None, previous=previous,
+        period=(rnd.period_start, rnd.stichtag) if rnd else None)
     if request.method == "GET":
         start = corrected or current
         if start is not None:
@@ -91,7 +98,8 @@ def new(measure_id: int) -> ResponseReturnValue:
             _flash_saved(update)
             return redirect(_after_saving(measure, rnd))
     return render_template("updates/new.html", form=form, m=measure, current=current,
-                           history=update_history(measure.id), indicators=indicators,
+                           history=update_history(measure.id),
+                           indicators=indicators if measuring else [],
                            rnd=rnd, corrected=corrected)
 
 
@@ -151,9 +159,13 @@ def decide(update_id: int) -> ResponseReturnValue:
         services.review(db.session, update, _user(),
                         Decision.ACCEPTED if accept else Decision.RETURNED,
                         "" if accept else form.comment.data or "")
+        db.session.flush()
     except services.ReviewError as error:
         db.session.rollback()
         flash(str(error), "error")
+    except IntegrityError:  # another coordinator decided at the same moment
+        db.session.rollback()
+        flash(_("Über diesen Sachstand wurde bereits entschieden."), "error")
     else:
         db.session.commit()
         flash(_("Sachstand %(number)s freigegeben.", number=update.measure.number) if accept
@@ -245,7 +257,7 @@ def round_bulk(round_id: int) -> ResponseReturnValue:
     """Enter several answers received by mail in one save: all or nothing."""
     rnd = _open_round_or_404(round_id)
     rows = rounds.round_measures(rnd)
-    form = BulkForm()
+    form = BulkForm(period=(rnd.period_start, rnd.stichtag))
     if request.method == "GET":
         form.as_of.data = min(rnd.stichtag, local_today())
     entries = bulk_rows(rows, current_updates(rnd.plan_id),
@@ -254,7 +266,8 @@ def round_bulk(round_id: int) -> ResponseReturnValue:
         saved = save_bulk(db.session, entries, _user(), cast(date, form.as_of.data))
         if saved:
             db.session.commit()
-            flash(_("%(n)s Sachstände gespeichert.", n=saved), "success")
+            flash(ngettext("%(num)s Sachstand gespeichert.", "%(num)s Sachstände gespeichert.",
+                           saved), "success")
             return redirect(url_for("updates.round_view", round_id=rnd.id))
         flash(_("Es wurde kein Umsetzungsstand gewählt; nichts gespeichert."), "error")
     elif request.method == "POST":

@@ -233,6 +233,9 @@ CASES = [
          (R, F, F, OK, OK)),
     Case("updates.round_bulk", "POST", lambda w: f"/abfragen/{w.round_id}/sammeleingabe",
          (R, F, F, OK, OK)),
+    # Draft reports: coordinators and admins (readers get issued reports, not drafts).
+    Case("reports.preview", "GET", lambda w: f"/plaene/{w.plan_id}/bericht", (R, F, F, OK, OK)),
+    Case("reports.pdf", "GET", lambda w: f"/plaene/{w.plan_id}/bericht.pdf", (R, F, F, OK, OK)),
     # Wrong method on a real route: 405 for everyone, never a 500 or a redirect loop.
     Case("auth.logout", "GET", lambda w: "/abmelden", (GONE, GONE, GONE, GONE, GONE)),
 ]

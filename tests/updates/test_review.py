@@ -195,3 +195,46 @@ def test_service_refuses_an_indicator_of_another_measure(app_ctx: Flask, make: F
         assert "gehört nicht zu dieser Maßnahme" in error.errors["measurements"]
     else:
         raise AssertionError("expected InvalidUpdateError")
+
+
+def test_pending_correction_does_not_count_and_is_shown_as_waiting(
+    app: Flask, client: FlaskClient, auth: Auth, make: Factories
+) -> None:
+    m, _ = office_setup(make, auth)  # logged in as the VHS office
+    measure_id = m.id
+    with app.app_context():
+        original = current_update(measure_id)
+        assert original is not None
+        original_id = original.id
+    page = post(client, measure_id, f"?korrigiert={original_id}", as_of="2023-12-31",
+                status="planned", progress="15")
+    assert "eingereicht – wartet auf Freigabe" in page and "zählt nicht mehr" not in page
+    with app.app_context():
+        still = current_update(measure_id)
+        assert still is not None and still.id == original_id
+
+
+def test_no_updates_for_archived_measures_and_no_second_correction(
+    app: Flask, client: FlaskClient, auth: Auth, make: Factories
+) -> None:
+    archived = make.measure(archived_at=utcnow())
+    m = make.measure()
+    first = make.update(m, progress=10)
+    make.update(m, progress=20, corrects=first)
+    make.commit()
+    auth.login_as(Role.COORDINATOR)
+    assert client.get(f"/massnahmen/{archived.id}/sachstand").status_code == 404
+    assert client.get(f"/massnahmen/{m.id}/sachstand?korrigiert={first.id}").status_code == 404
+
+
+def test_round_answer_must_describe_a_day_of_the_period(
+    app: Flask, client: FlaskClient, auth: Auth, make: Factories
+) -> None:
+    m, _ = office_setup(make, auth)
+    rnd = make.round(m.goal.field.plan)  # 01.01.2024 – 30.06.2024
+    make.commit()
+    page = post(client, m.id, f"?runde={rnd.id}", as_of="2023-11-30", status="planned",
+                progress="5")
+    assert "muss der Sachstand einen Tag vom 01.01.2024 bis 30.06.2024 beschreiben" in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StatusUpdate)) == 1

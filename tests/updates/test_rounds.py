@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 
 from hki.extensions import db
+from hki.i18n import local_today
 from hki.plan.models import Measure, Organisation, Plan
 from hki.updates import rounds
 from hki.updates.models import StatusUpdate, UpdateReview, UpdateRound
@@ -82,9 +83,9 @@ def test_office_answers_one_measure_after_another(
     app: Flask, client: FlaskClient, auth: Auth, make: Factories
 ) -> None:
     plan, vhs, _, m = two_office_plan(make)
-    rnd = make.round(plan, stichtag=date.today(), period_start=date.today() - timedelta(days=30),
-                     due_date=date.today() + timedelta(days=14))
-    make.update(m[1], as_of=date.today())  # already answered
+    rnd = make.round(plan, stichtag=local_today(), period_start=local_today() - timedelta(days=30),
+                     due_date=local_today() + timedelta(days=14))
+    make.update(m[1], as_of=local_today())  # already answered
     make.commit()
     ids, round_id = [x.id for x in m], rnd.id
     auth.login_as(Role.OFFICE, organisation=vhs)
@@ -93,7 +94,7 @@ def test_office_answers_one_measure_after_another(
     assert "2 Maßnahmen ohne Sachstand" in work
     assert "1.1.1" in work and "1.1.3" in work and "1.1.2" not in work and "2.1.1" not in work
 
-    data = {"as_of": date.today().isoformat(), "status": "in_progress", "progress": "50",
+    data = {"as_of": local_today().isoformat(), "status": "in_progress", "progress": "50",
             "note": ""}
     first = client.post(f"/massnahmen/{ids[0]}/sachstand?runde={round_id}", data=data)
     assert first.location == f"/massnahmen/{ids[2]}/sachstand?runde={round_id}"
@@ -126,7 +127,7 @@ def test_open_round_form_checks_dates_and_proposes_the_period(
     assert "Die Frist liegt in der Vergangenheit" in bad
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(UpdateRound)) == 1
-    due = (date.today() + timedelta(days=21)).isoformat()
+    due = (local_today() + timedelta(days=21)).isoformat()
     ok = client.post(f"/plaene/{plan_id}/abfragen/neu", data={
         "title": "Sachstand 2. Halbjahr", "period_start": "2024-07-01",
         "stichtag": "2024-12-31", "due_date": due})
@@ -147,7 +148,8 @@ def test_bulk_entry_is_all_or_nothing(
             f"status-{ids[0]}": "in_progress", f"progress-{ids[0]}": "40",
             f"status-{ids[1]}": "delayed", f"progress-{ids[1]}": "20",  # reason missing
             f"status-{ids[2]}": "completed", f"progress-{ids[2]}": "",
-            f"status-{ids[3]}": "in_progress", f"progress-{ids[3]}": "abc"}
+            f"status-{ids[3]}": "in_progress", f"progress-{ids[3]}": "abc",
+            f"status-{ids[4]}": "in_progress", f"progress-{ids[4]}": "²"}
     page = client.post(f"/abfragen/{round_id}/sammeleingabe", data=data).get_data(as_text=True)
     assert "Es wurde noch nichts gespeichert" in page
     assert "Bei „verzögert“ ist eine Begründung nötig" in page
@@ -158,6 +160,7 @@ def test_bulk_entry_is_all_or_nothing(
 
     data[f"note-{ids[1]}"] = "Kursleitung fehlt"
     data[f"progress-{ids[3]}"] = "15"
+    del data[f"status-{ids[4]}"], data[f"progress-{ids[4]}"]
     ok = client.post(f"/abfragen/{round_id}/sammeleingabe", data=data, follow_redirects=True)
     assert "4 Sachstände gespeichert." in ok.get_data(as_text=True)
     with app.app_context():
