@@ -62,6 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from hki.auth.models import User
     from hki.plan import edit_views
     from hki.plan import views as plan_views
+    from hki.reports import views as report_views
     from hki.updates import views as update_views
 
     def load_user(session_id: str) -> User | None:
@@ -77,7 +78,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     def permissions() -> dict[str, Any]:
         return {"can": security.can, "Action": security.Action}
 
-    for blueprint in (plan_views.bp, edit_views.bp, update_views.bp, auth_views.bp, health.bp):
+    for blueprint in (plan_views.bp, edit_views.bp, update_views.bp, report_views.bp,
+                      auth_views.bp, health.bp):
         app.register_blueprint(blueprint)
     security.register(app)
     errors.register(app)

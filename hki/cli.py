@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import click
 from flask import Flask
@@ -13,8 +14,10 @@ from sqlalchemy import select
 from hki.auth import services as auth_services
 from hki.auth.audit import acting_as
 from hki.auth.forms import EMAIL_PATTERN
+from hki.db import utcnow
 from hki.demo.seed import seed_demo
 from hki.extensions import db
+from hki.i18n import local_zone
 from hki.plan.models import Organisation
 from hki.security import MIN_PASSWORD_LENGTH
 from hki.vocab import Role
@@ -88,6 +91,36 @@ def create_user_command(
         )
         db.session.commit()
     click.echo(_("Konto angelegt: %(email)s (%(role)s).", email=user.email, role=role.label))
+
+
+@hki_group.command("report")
+@click.option("--plan", "plan_id", required=True, type=int, help="Nummer (id) des Plans.")
+@click.option("--stichtag", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Stichtag, JJJJ-MM-TT.")
+@click.option("--known-at", type=click.DateTime(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+              default=None,
+              help="Kenntnisstand (Ortszeit), JJJJ-MM-TT[THH:MM:SS]; Standard: jetzt.")
+@click.option("--compare-with", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Vergleichsstichtag für „Änderungen seit …“, JJJJ-MM-TT.")
+@click.option("--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Ziel-Datei (PDF).")
+def report_command(plan_id: int, stichtag: datetime, known_at: datetime | None,
+                   compare_with: datetime | None, output: str) -> None:
+    """Schreibt den Sachstandsbericht als PDF/UA-1 (wie die Oberfläche)."""
+    from hki.reports.data import NoSuchPlanError, gather
+    from hki.reports.render import render_pdf
+
+    moment = known_at.replace(tzinfo=local_zone()) if known_at else utcnow()
+    try:
+        report = gather(plan_id, stichtag.date(), moment,
+                        compare_with=compare_with.date() if compare_with else None)
+    except NoSuchPlanError:
+        _fail(_("Den Plan %(id)d gab es zum Stichtag nicht.", id=plan_id))
+    data = render_pdf(report)
+    with open(output, "wb") as handle:
+        handle.write(data)
+    click.echo(_("Bericht geschrieben: %(path)s (%(kb)d KB).", path=output,
+                 kb=len(data) // 1024))
 
 
 def register(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_timezone
@@ -35,6 +36,20 @@ def zahl(value: float | int | None) -> str:
         return f"{value:.4g}".replace(".", ",")
 
 
+def zahl1(value: float | None) -> str:
+    """Format a share or average with one decimal (12,5); empty for none."""
+    return "" if value is None else str(format_decimal(round(value, 1), format="#,##0.0"))
+
+
+def local_zone() -> ZoneInfo:
+    """The users' time zone as a ``ZoneInfo``.
+
+    Babel hands out a pytz zone, which gives a wrong offset (LMT) when put into a
+    datetime with ``replace(tzinfo=…)`` or ``combine``; ``ZoneInfo`` does not.
+    """
+    return ZoneInfo(str(get_timezone()))
+
+
 def local_today() -> date:
     """Today's date where the users are (Europe/Berlin), not on the server's clock."""
     return datetime.now(get_timezone()).date()
@@ -42,5 +57,5 @@ def local_today() -> date:
 
 def register_filters(app: Flask) -> None:
     """Make the formatters available as Jinja filters."""
-    for func in (datum, monat, zeitpunkt, zahl):
+    for func in (datum, monat, zeitpunkt, zahl, zahl1):
         app.add_template_filter(func)

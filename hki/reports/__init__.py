@@ -1,0 +1,1 @@
+"""Sachstandsberichte: the data for (Stichtag, Kenntnisstand), HTML and PDF."""

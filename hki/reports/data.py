@@ -1,0 +1,222 @@
+"""What a Sachstandsbericht shows for Stichtag S as known at K, in a fixed number of queries.
+
+The rule of ``model.md``: every plan element as it stood at S, and every measure's latest
+update with ``as_of ≤ S`` that counted by K. The same (S, K) always gives the same data,
+whenever it is gathered. The comparison base is another Stichtag (as known at K).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Select, func, select
+
+from hki.extensions import db
+from hki.i18n import local_zone
+from hki.plan.history import FieldAsOf, MeasureAsOf, PlanAsOf, plan_as_of
+from hki.plan.models import Field, Goal, Indicator, IndicatorValue, Measure
+from hki.updates.models import StatusUpdate
+from hki.updates.queries import latest_updates
+from hki.vocab import Status
+
+#: Count as implemented for the Umsetzungsquote (``status.md`` §3).
+IMPLEMENTED = (Status.COMPLETED, Status.ONGOING)
+#: Finite measures whose percentage enters the average of running measures.
+RUNNING = (Status.IN_PROGRESS, Status.DELAYED)
+
+
+class NoSuchPlanError(LookupError):
+    """The plan did not exist at the Stichtag (or not at all)."""
+
+
+def end_of_day(day: date) -> datetime:
+    """The last moment of a local calendar day, as an aware datetime."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=local_zone()) - timedelta(
+        microseconds=1)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counts per status of a set of measures, with the derived figures beside them."""
+
+    counts: dict[Status, int]
+    without_update: int
+    total: int
+    progress_sum: int = 0
+    progress_n: int = 0
+
+    @property
+    def quote(self) -> float | None:
+        """Umsetzungsquote: (abgeschlossen + Daueraufgabe) / (alle − entfallen), in percent."""
+        base = self.total - self.counts[Status.DISCONTINUED]
+        return 100 * sum(self.counts[s] for s in IMPLEMENTED) / base if base else None
+
+    @property
+    def average_progress(self) -> float | None:
+        """Average percentage of finite measures in Umsetzung or verzögert."""
+        return self.progress_sum / self.progress_n if self.progress_n else None
+
+
+def tally(entries: list[MeasureEntry]) -> Tally:
+    """Count the entries by their status at the Stichtag."""
+    counts = Counter(e.update.status for e in entries if e.update is not None)
+    running = [e.update.progress for e in entries if e.update is not None
+               and e.update.status in RUNNING and e.update.progress is not None
+               and e.measure.end_date is not None]
+    return Tally(counts={s: counts.get(s, 0) for s in Status},
+                 without_update=sum(e.update is None for e in entries), total=len(entries),
+                 progress_sum=sum(p for p in running if p is not None),
+                 progress_n=len(running))
+
+
+@dataclass(frozen=True)
+class MeasureEntry:
+    """One measure as the report shows it."""
+
+    measure: MeasureAsOf
+    update: StatusUpdate | None
+    #: The measure's update at the comparison base, if there is a base.
+    before: StatusUpdate | None
+    #: Latest value per indicator id with ``as_of ≤ S``, recorded by K.
+    values: dict[int, IndicatorValue]
+
+
+@dataclass(frozen=True)
+class FieldBlock:
+    """A field of action with its goals' measures and its own counts."""
+
+    field: FieldAsOf
+    goals: list[tuple[str, str, str, list[MeasureEntry]]]
+    tally: Tally
+
+    @property
+    def entries(self) -> list[MeasureEntry]:
+        """All measure entries of the field in outline order."""
+        return [e for _, _, _, items in self.goals for e in items]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed between the comparison base and the Stichtag."""
+
+    base: date
+    new: list[MeasureEntry] = field(default_factory=list)
+    dropped: list[MeasureAsOf] = field(default_factory=list)
+    completed: list[MeasureEntry] = field(default_factory=list)
+    newly_delayed: list[MeasureEntry] = field(default_factory=list)
+    discontinued: list[MeasureEntry] = field(default_factory=list)
+    changed: list[MeasureEntry] = field(default_factory=list)
+    silent: list[MeasureEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report template needs."""
+
+    plan: PlanAsOf
+    stichtag: date
+    known_at: datetime
+    fields: list[FieldBlock]
+    total: Tally
+    changes: Changes | None
+
+    @property
+    def entries(self) -> list[MeasureEntry]:
+        """All measure entries in outline order."""
+        return [e for block in self.fields for e in block.entries]
+
+
+def _all_measure_ids(plan_id: int) -> Select[int]:
+    """Every measure ever in the plan, archived ones included (history decides)."""
+    return (select(Measure.id).join(Measure.goal).join(Goal.field)
+            .where(Field.plan_id == plan_id))
+
+
+def _updates(plan_id: int, day: date, known_at: datetime) -> dict[int, StatusUpdate]:
+    stmt = latest_updates(_all_measure_ids(plan_id), as_of=day, known_at=known_at)
+    return {u.measure_id: u for u in db.session.scalars(stmt)}
+
+
+def _indicator_values(plan_id: int, day: date, known_at: datetime) -> dict[int, IndicatorValue]:
+    """Each indicator's latest value up to the Stichtag, as recorded by K (one query)."""
+    ranked = (
+        select(IndicatorValue.id, func.row_number().over(
+            partition_by=IndicatorValue.indicator_id,
+            order_by=(IndicatorValue.as_of.desc(), IndicatorValue.recorded_at.desc(),
+                      IndicatorValue.id.desc())).label("rank"))
+        .join(Indicator, Indicator.id == IndicatorValue.indicator_id)
+        .where(Indicator.measure_id.in_(_all_measure_ids(plan_id)),
+               IndicatorValue.as_of <= day, IndicatorValue.recorded_at <= known_at)
+        .subquery()
+    )
+    stmt = select(IndicatorValue).join(ranked, ranked.c.id == IndicatorValue.id).where(
+        ranked.c.rank == 1)
+    return {v.indicator_id: v for v in db.session.scalars(stmt)}
+
+
+def gather(plan_id: int, stichtag: date, known_at: datetime,
+           compare_with: date | None = None) -> ReportData:
+    """Gather the report for Stichtag ``stichtag`` as known at ``known_at``.
+
+    The plan tree is taken as it stood at the end of the Stichtag, or at K if that was
+    earlier (nothing after K can be known). Queries: five for the tree, one for the
+    updates, one for the indicator values, and with a comparison base six more.
+    """
+    moment = min(end_of_day(stichtag), known_at)
+    plan = plan_as_of(plan_id, moment)
+    if plan is None:
+        raise NoSuchPlanError(plan_id)
+    updates = _updates(plan_id, stichtag, known_at)
+    values = _indicator_values(plan_id, stichtag, known_at)
+    before_updates: dict[int, StatusUpdate] = {}
+    base_plan = None
+    if compare_with is not None:
+        base_plan = plan_as_of(plan_id, min(end_of_day(compare_with), known_at))
+        before_updates = _updates(plan_id, compare_with, known_at)
+
+    blocks = []
+    for f in plan.fields:
+        goals = []
+        for g in f.goals:
+            goals.append((g.number, g.title, g.description, [
+                MeasureEntry(m, updates.get(m.id), before_updates.get(m.id),
+                             {i.id: values[i.id] for i in m.indicators if i.id in values})
+                for m in g.measures]))
+        items = [e for _, _, _, entries in goals for e in entries]
+        blocks.append(FieldBlock(field=f, goals=goals, tally=tally(items)))
+    entries = [e for b in blocks for e in b.entries]
+    changes = None
+    if compare_with is not None:
+        changes = _changes(compare_with, entries, base_plan)
+    return ReportData(plan=plan, stichtag=stichtag, known_at=known_at, fields=blocks,
+                      total=tally(entries), changes=changes)
+
+
+def _changes(base: date, entries: list[MeasureEntry], base_plan: PlanAsOf | None) -> Changes:
+    """Compare each measure's state at the Stichtag with its state at the base."""
+    before_ids = {m.id for m in base_plan.measures()} if base_plan else set()
+    now_ids = {e.measure.id for e in entries}
+    result = Changes(base=base)
+    for e in entries:
+        u, b = e.update, e.before
+        if e.measure.id not in before_ids:
+            result.new.append(e)
+        if u is None or u.as_of <= base:
+            result.silent.append(e)
+        if u is None:
+            continue
+        was = b.status if b else None
+        if u.status is Status.COMPLETED and was is not Status.COMPLETED:
+            result.completed.append(e)
+        elif u.status is Status.DELAYED and was is not Status.DELAYED:
+            result.newly_delayed.append(e)
+        elif u.status is Status.DISCONTINUED and was is not Status.DISCONTINUED:
+            result.discontinued.append(e)
+        elif b is not None and (u.status is not b.status or u.progress != b.progress):
+            result.changed.append(e)
+    if base_plan is not None:
+        result.dropped.extend(m for m in base_plan.measures() if m.id not in now_ids)
+    return result
+
