@@ -93,4 +93,5 @@ def _import_models() -> None:
     from hki.auth import audit as _audit  # noqa: F401
     from hki.auth import models as _auth  # noqa: F401
     from hki.plan import models as _plan  # noqa: F401
+    from hki.reports import models as _reports  # noqa: F401
     from hki.updates import models as _updates  # noqa: F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import datetime
 
@@ -121,6 +122,22 @@ def report_command(plan_id: int, stichtag: datetime, known_at: datetime | None,
         handle.write(data)
     click.echo(_("Bericht geschrieben: %(path)s (%(kb)d KB).", path=output,
                  kb=len(data) // 1024))
+
+
+@hki_group.command("worker")
+@click.option("--once", is_flag=True, help="Nur abarbeiten, was jetzt ansteht, dann enden.")
+@click.option("--poll", default=2.0, show_default=True, help="Sekunden zwischen zwei Blicken "
+              "in die Warteschlange.")
+def worker_command(once: bool, poll: float) -> None:
+    """Erstellt angeforderte Berichte im Hintergrund (eigener Prozess neben dem Webserver)."""
+    from hki.reports.jobs import work
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    click.echo(_("Berichts-Worker läuft (Strg+C beendet ihn)."))
+    try:
+        work(db.session, poll_seconds=poll, once=once)
+    except KeyboardInterrupt:
+        click.echo(_("Berichts-Worker beendet."))
 
 
 def register(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 from itertools import count
 from typing import Any, TypeVar
@@ -9,6 +10,7 @@ from typing import Any, TypeVar
 from hki.auth.models import User
 from hki.db import AnySession
 from hki.plan.models import Field, Goal, Indicator, Measure, Organisation, Plan
+from hki.reports.models import Report, ReportState
 from hki.updates.models import StatusUpdate, UpdateReview, UpdateRound
 from hki.vocab import Decision, PlanState, Priority, Role, Status
 
@@ -114,3 +116,15 @@ class Factories:
         if "opened_by" not in kw:
             kw["opened_by"] = self.user(role=Role.COORDINATOR)
         return self._add(UpdateRound(plan=plan, **kw))
+
+    def report(self, plan: Plan, **kw: Any) -> Report:
+        """A finished report whose "PDF" is a few stand-in bytes."""
+        kw.setdefault("stichtag", date(2024, 6, 30))
+        kw.setdefault("known_at", datetime(2024, 7, 15, 12, tzinfo=UTC))
+        kw.setdefault("state", ReportState.DONE)
+        kw.setdefault("pdf", b"%PDF-1.7 stand-in")
+        kw.setdefault("sha256", hashlib.sha256(kw["pdf"]).hexdigest())
+        kw.setdefault("pages", 1)
+        if "requested_by" not in kw:
+            kw["requested_by"] = self.user(role=Role.COORDINATOR)
+        return self._add(Report(plan=plan, **kw))

@@ -59,7 +59,12 @@ class _Collect(logging.Handler):
 
 
 def render_pdf(report: ReportData) -> bytes:
-    """The report as a tagged PDF/UA-1 with the vendored DejaVu fonts embedded.
+    """The report as a tagged PDF/UA-1 (see :func:`render_pdf_pages`)."""
+    return render_pdf_pages(report)[0]
+
+
+def render_pdf_pages(report: ReportData) -> tuple[bytes, int]:
+    """The report as a tagged PDF/UA-1 with the vendored DejaVu fonts embedded, and its pages.
 
     WeasyPrint logs (and does not raise) what breaks accessibility, such as a missing
     language or image description; such a log is turned into an error here.
@@ -73,11 +78,11 @@ def render_pdf(report: ReportData) -> bytes:
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collect)
     try:
-        pdf = HTML(string=render_html(report), base_url=str(STATIC)).write_pdf(
-            stylesheets=[css], font_config=fonts, pdf_variant="pdf/ua-1",
-            uncompressed_pdf=False)
+        document = HTML(string=render_html(report), base_url=str(STATIC)).render(
+            stylesheets=[css], font_config=fonts, pdf_variant="pdf/ua-1")
+        pdf = document.write_pdf(pdf_variant="pdf/ua-1")
     finally:
         logger.removeHandler(collect)
     if collect.messages or not isinstance(pdf, bytes):
         raise RenderError("; ".join(collect.messages) or "WeasyPrint lieferte kein PDF.")
-    return pdf
+    return pdf, len(document.pages)

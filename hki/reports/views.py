@@ -1,28 +1,33 @@
-"""Draft reports: the instant HTML preview and the PDF for a chosen Stichtag."""
+"""Reports: the instant HTML preview of a draft, issuing (rendered by the worker), downloads."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import current_user
 from markupsafe import Markup, escape
+from sqlalchemy import select
 
+from hki.auth.models import User
 from hki.db import utcnow
 from hki.extensions import db
 from hki.i18n import datum, local_today
 from hki.plan.models import Plan
+from hki.reports import jobs
 from hki.reports.data import NoSuchPlanError, ReportData, gather
-from hki.reports.render import render_html, render_pdf
-from hki.security import Action, requires
+from hki.reports.models import Report, ReportState
+from hki.reports.render import render_html
+from hki.security import Action, can, requires
 
 bp = Blueprint("reports", __name__)
 
 
-def _day(name: str) -> date | None:
-    """A date from the query string (JJJJ-MM-TT); anything else is a 400 with a message."""
-    raw = request.args.get(name)
+def _day(raw: str | None) -> date | None:
+    """A date as JJJJ-MM-TT; anything else is a 400 with a German message."""
     if not raw:
         return None
     try:
@@ -31,41 +36,83 @@ def _day(name: str) -> date | None:
         abort(400)
 
 
-def _draft(plan_id: int) -> ReportData:
-    """The draft report (Kenntnisstand: now) for the Stichtag and base in the query."""
-    db.get_or_404(Plan, plan_id)
-    stichtag = _day("stichtag") or local_today()
-    try:
-        return gather(plan_id, stichtag, utcnow(), compare_with=_day("vergleich"))
-    except NoSuchPlanError:
-        abort(404)
-
-
 @bp.get("/plaene/<int:plan_id>/bericht")
 @requires(Action.ISSUE_REPORT)
 def preview(plan_id: int) -> ResponseReturnValue:
-    """The draft report as a web page, instantly (the PDF shows the same content)."""
-    report = _draft(plan_id)
-    pdf_url = url_for("reports.pdf", plan_id=plan_id, stichtag=report.stichtag.isoformat(),
-                      vergleich=report.changes.base.isoformat() if report.changes else None)
+    """The draft report (Kenntnisstand: now) as a web page, instantly."""
+    db.get_or_404(Plan, plan_id)
+    stichtag = _day(request.args.get("stichtag")) or local_today()
+    base = _day(request.args.get("vergleich"))
+    if base is None and "vergleich" not in request.args:
+        base = jobs.previous_stichtag(db.session, plan_id, stichtag)
+    try:
+        report: ReportData = gather(plan_id, stichtag, utcnow(), compare_with=base)
+    except NoSuchPlanError:
+        abort(404)
     bar = Markup(
         '<div class="preview-bar" role="note"><strong>{}</strong> {} <a href="{}">{}</a> · '
         '<a href="{}">{}</a></div>'
     ).format(_("Entwurf (Vorschau)."),
              _("Stichtag %(day)s, Kenntnisstand jetzt.", day=datum(report.stichtag)),
-             escape(pdf_url), _("Als PDF herunterladen"),
+             escape(url_for("reports.index", plan_id=plan_id, stichtag=stichtag.isoformat(),
+                            vergleich=base.isoformat() if base else "")),
+             _("Als PDF ausgeben"),
              url_for("plan.overview", plan_id=plan_id), _("Zurück zum Plan"))
     return render_html(report, stylesheet=url_for("static", filename="css/report.css"),
                        preview_bar=bar)
 
 
-@bp.get("/plaene/<int:plan_id>/bericht.pdf")
-@requires(Action.ISSUE_REPORT)
-def pdf(plan_id: int) -> ResponseReturnValue:
-    """The draft report as PDF/UA-1, rendered while the request waits."""
-    report = _draft(plan_id)
-    name = f"Sachstandsbericht_{report.stichtag.isoformat()}_Entwurf.pdf"
-    return render_pdf(report), 200, {
+@bp.route("/plaene/<int:plan_id>/berichte", methods=["GET", "POST"])
+@requires(Action.VIEW)
+def index(plan_id: int) -> ResponseReturnValue:
+    """Issued reports of a plan; coordinators request new ones here."""
+    plan = db.get_or_404(Plan, plan_id)
+    issuer = can(current_user, Action.ISSUE_REPORT)
+    stichtag = _day(request.values.get("stichtag")) or local_today()
+    base = _day(request.values.get("vergleich"))
+    duplicates: list[Report] = []
+    if request.method == "POST":
+        if not issuer:
+            abort(403)
+        duplicates = jobs.same_stichtag(db.session, plan_id, stichtag)
+        if not duplicates or request.form.get("bestaetigt") == "ja":
+            user = cast(User, current_user._get_current_object())
+            report = jobs.request_report(db.session, plan, user, stichtag, base)
+            db.session.commit()
+            return redirect(url_for("reports.show", report_id=report.id))
+    states = [ReportState.DONE] if not issuer else list(ReportState)
+    reports = db.session.scalars(
+        select(Report).where(Report.plan_id == plan_id, Report.state.in_(states))
+        .order_by(Report.stichtag.desc(), Report.id.desc())).all()
+    if base is None and "vergleich" not in request.values:
+        base = jobs.previous_stichtag(db.session, plan_id, stichtag)
+    return render_template("reports/index.html", plan=plan, reports=reports, issuer=issuer,
+                           stichtag=stichtag, base=base, duplicates=duplicates)
+
+
+def _visible(report_id: int) -> Report:
+    report = db.get_or_404(Report, report_id)
+    if report.state is not ReportState.DONE and not can(current_user, Action.ISSUE_REPORT):
+        abort(404)
+    return report
+
+
+@bp.get("/berichte/<int:report_id>")
+@requires(Action.VIEW)
+def show(report_id: int) -> ResponseReturnValue:
+    """A report's state; refreshes itself while the worker renders it."""
+    return render_template("reports/show.html", report=_visible(report_id), States=ReportState)
+
+
+@bp.get("/berichte/<int:report_id>.pdf")
+@requires(Action.VIEW)
+def download(report_id: int) -> ResponseReturnValue:
+    """The stored PDF, byte for byte as issued."""
+    report = _visible(report_id)
+    if report.state is not ReportState.DONE or report.pdf is None:
+        abort(404)
+    return report.pdf, 200, {
         "Content-Type": "application/pdf",
-        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Disposition": f'attachment; filename="{report.file_name}"',
+        "X-Content-SHA256": report.sha256 or "",
     }

@@ -31,6 +31,7 @@ class World:
     indicator_id: int
     round_id: int
     update_id: int  # an office's update waiting for review
+    report_id: int  # a finished report
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,13 @@ CASES = [
          (R, F, F, OK, OK)),
     # Draft reports: coordinators and admins (readers get issued reports, not drafts).
     Case("reports.preview", "GET", lambda w: f"/plaene/{w.plan_id}/bericht", (R, F, F, OK, OK)),
-    Case("reports.pdf", "GET", lambda w: f"/plaene/{w.plan_id}/bericht.pdf", (R, F, F, OK, OK)),
+    # Issued reports: everyone reads finished ones; coordinators issue (the first request
+    # queues a report and redirects; the second for the same Stichtag asks to confirm).
+    Case("reports.index", "GET", lambda w: f"/plaene/{w.plan_id}/berichte", (R, OK, OK, OK, OK)),
+    Case("reports.index", "POST", lambda w: f"/plaene/{w.plan_id}/berichte", (R, F, F, R, OK)),
+    Case("reports.show", "GET", lambda w: f"/berichte/{w.report_id}", (R, OK, OK, OK, OK)),
+    Case("reports.download", "GET", lambda w: f"/berichte/{w.report_id}.pdf",
+         (R, OK, OK, OK, OK)),
     # Wrong method on a real route: 405 for everyone, never a 500 or a redirect loop.
     Case("auth.logout", "GET", lambda w: "/abmelden", (GONE, GONE, GONE, GONE, GONE)),
 ]
@@ -263,6 +270,7 @@ def world(make: Factories) -> World:
     indicator = make.indicator(own)
     rnd = make.round(goal.field.plan)
     update = make.update(own, accepted=False)
+    report = make.report(goal.field.plan)
     make.commit()
     return World(
         goal.field.plan_id,
@@ -275,6 +283,7 @@ def world(make: Factories) -> World:
         indicator.id,
         rnd.id,
         update.id,
+        report.id,
     )
 
 

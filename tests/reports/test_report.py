@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from datetime import UTC, date, datetime
@@ -12,11 +13,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from pypdf import PdfReader
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from hki.auth.audit import effective_from
 from hki.extensions import db
-from hki.plan.models import Measure, Plan
+from hki.reports import jobs
 from hki.reports.data import ReportData, gather
+from hki.reports.models import Report, ReportState
 from hki.reports.render import render_pdf
 from hki.vocab import Role, Status
 from tests.conftest import Auth, QueryCounter
@@ -196,13 +200,9 @@ def test_cli_writes_the_same_report(
     assert refused.exit_code == 1 and "gab es zum Stichtag nicht" in refused.output
 
 
-def test_preview_and_pdf_pages(
-    client: FlaskClient, auth: Auth, make: Factories, app: Flask
-) -> None:
+def test_preview_page(client: FlaskClient, auth: Auth, make: Factories, app: Flask) -> None:
     with app.app_context():
         plan_id = small_plan(make)["plan"]
-        assert db.session.get(Plan, plan_id) is not None
-        assert db.session.get(Measure, 1) is not None
     auth.login_as(Role.COORDINATOR)
     page = client.get(f"/plaene/{plan_id}/bericht?stichtag=2024-06-30&vergleich=2023-12-31")
     html = page.get_data(as_text=True)
@@ -210,6 +210,70 @@ def test_preview_and_pdf_pages(
     assert "Entwurf (Vorschau)." in html and "Änderungen seit dem 31.12.2023" in html
     assert "/static/css/report.css" in html
     assert client.get(f"/plaene/{plan_id}/bericht?stichtag=morgen").status_code == 400
-    pdf = client.get(f"/plaene/{plan_id}/bericht.pdf?stichtag=2024-06-30")
-    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
-    assert "Stand: 30.06.2024" in pdf_text(pdf.data)
+
+
+def test_issue_render_in_background_and_download_byte_identical(
+    client: FlaskClient, auth: Auth, make: Factories, app: Flask
+) -> None:
+    with app.app_context():
+        plan_id = small_plan(make)["plan"]
+    auth.login_as(Role.COORDINATOR)
+    queued = client.post(f"/plaene/{plan_id}/berichte",
+                         data={"stichtag": "2024-06-30", "vergleich": "2023-12-31"})
+    assert queued.status_code == 302
+    waiting = client.get(queued.location).get_data(as_text=True)
+    assert "wartet auf die Erstellung" in waiting and 'http-equiv="refresh"' in waiting
+
+    with app.app_context():
+        done = jobs.run_once(db.session)
+        assert done is not None and done.state is ReportState.DONE
+        report_id, stored, sha = done.id, done.pdf, done.sha256
+        assert stored is not None and sha == hashlib.sha256(stored).hexdigest()
+        assert jobs.run_once(db.session) is None  # nothing else queued
+    page = client.get(f"/berichte/{report_id}").get_data(as_text=True)
+    assert sha in page and "PDF herunterladen" in page
+    first = client.get(f"/berichte/{report_id}.pdf")
+    second = client.get(f"/berichte/{report_id}.pdf")
+    assert first.data == second.data == stored
+    assert "Stand: 30.06.2024" in pdf_text(first.data)
+
+    # A reader sees and downloads the finished report.
+    auth.login_as(Role.READER)
+    listing = client.get(f"/plaene/{plan_id}/berichte").get_data(as_text=True)
+    assert f"/berichte/{report_id}.pdf" in listing
+    assert client.get(f"/berichte/{report_id}.pdf").data == stored
+
+    # The same Stichtag again asks first, then keeps both.
+    auth.login_as(Role.COORDINATOR)
+    again = client.post(f"/plaene/{plan_id}/berichte", data={"stichtag": "2024-06-30"})
+    assert again.status_code == 200
+    assert "gibt es schon 1 Bericht" in again.get_data(as_text=True)
+    confirmed = client.post(f"/plaene/{plan_id}/berichte",
+                            data={"stichtag": "2024-06-30", "bestaetigt": "ja"})
+    assert confirmed.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Report)) == 2
+
+
+def test_issued_report_cannot_be_changed(app_ctx: Flask, make: Factories) -> None:
+    report = make.report(make.plan())
+    make.commit()
+    for statement in ("UPDATE reports SET sha256 = 'x'", "DELETE FROM reports"):
+        with pytest.raises(DBAPIError, match="unveränderlich"), db.session.begin_nested():
+            db.session.execute(text(statement))
+    db.session.refresh(report)
+    assert report.sha256 == hashlib.sha256(b"%PDF-1.7 stand-in").hexdigest()
+
+
+def test_failed_rendering_stores_nothing_and_says_so(app_ctx: Flask, make: Factories) -> None:
+    plan = make.plan()
+    user = make.user(role=Role.COORDINATOR)
+    make.commit()
+    # A Stichtag long before the plan existed in the records: nothing to render.
+    report = jobs.request_report(db.session, plan, user, date(1999, 1, 1), None)
+    report.known_at = datetime(1999, 1, 2, tzinfo=UTC)
+    db.session.commit()
+    failed = jobs.run_once(db.session)
+    assert failed is not None and failed.state is ReportState.FAILED
+    assert failed.pdf is None and failed.sha256 is None
+    assert "konnte nicht erstellt werden" in failed.error

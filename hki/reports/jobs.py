@@ -1,0 +1,116 @@
+"""Issuing reports: a request is a queued row; a worker renders it outside any web request.
+
+Why a job table and not a queue library: the job's state is what the page shows (queued,
+running, done, failed), it lives in the app's own database on SQLite and PostgreSQL alike,
+goes through the app's migrations and backups, and needs no broker. Rendering takes seconds
+to minutes (WeasyPrint), so a web worker must never wait for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from hki.auth.models import User
+from hki.db import AnySession, utcnow
+from hki.plan.models import Plan
+from hki.reports.data import gather
+from hki.reports.models import Report, ReportState
+from hki.reports.render import render_pdf_pages
+
+log = logging.getLogger(__name__)
+
+
+def request_report(session: AnySession, plan: Plan, user: User, stichtag: date,
+                   compare_with: date | None) -> Report:
+    """Queue a report for Stichtag ``stichtag``; its Kenntnisstand is this moment."""
+    report = Report(plan=plan, requested_by=user, stichtag=stichtag, known_at=utcnow(),
+                    compare_with=compare_with)
+    session.add(report)
+    session.flush()
+    return report
+
+
+def same_stichtag(session: AnySession, plan_id: int, stichtag: date) -> list[Report]:
+    """Reports of the plan for that Stichtag that exist or are being made."""
+    return list(session.scalars(
+        select(Report).where(Report.plan_id == plan_id, Report.stichtag == stichtag,
+                             Report.state != ReportState.FAILED).order_by(Report.id)))
+
+
+def previous_stichtag(session: AnySession, plan_id: int, before: date) -> date | None:
+    """The Stichtag of the latest finished report before ``before``: the default base."""
+    return session.scalar(
+        select(Report.stichtag).where(Report.plan_id == plan_id, Report.stichtag < before,
+                                      Report.state == ReportState.DONE)
+        .order_by(Report.stichtag.desc()).limit(1))
+
+
+def _claim(session: AnySession) -> Report | None:
+    """Take the oldest queued report; a conditional UPDATE keeps two workers apart."""
+    report_id = session.scalar(select(Report.id).where(Report.state == ReportState.QUEUED)
+                               .order_by(Report.id).limit(1))
+    if report_id is None:
+        return None
+    claimed = session.execute(
+        update(Report).where(Report.id == report_id, Report.state == ReportState.QUEUED)
+        .values(state=ReportState.RUNNING).execution_options(synchronize_session=False))
+    session.commit()
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get(Report, report_id)
+
+
+def run_once(session: AnySession) -> Report | None:
+    """Render one queued report; store PDF and checksum in one commit, or the failure."""
+    report = _claim(session)
+    if report is None:
+        return None
+    report_id = report.id
+    try:
+        data = gather(report.plan_id, report.stichtag, report.known_at,
+                      compare_with=report.compare_with)
+        pdf, pages = render_pdf_pages(data)
+    except Exception as error:  # any failure ends as a German message, nothing half-stored
+        log.exception("Bericht %s konnte nicht erstellt werden", report_id)
+        session.rollback()
+        failed = session.get_one(Report, report_id)
+        failed.state = ReportState.FAILED
+        failed.finished_at = utcnow()
+        failed.error = _("Der Bericht konnte nicht erstellt werden (%(kind)s). Bitte versuchen "
+                         "Sie es erneut oder wenden Sie sich an die IT.",
+                         kind=type(error).__name__)
+        session.commit()
+        return failed
+    report.pdf, report.pages = pdf, pages
+    report.sha256 = hashlib.sha256(pdf).hexdigest()
+    report.state, report.finished_at = ReportState.DONE, utcnow()
+    session.commit()
+    return report
+
+
+def requeue_interrupted(session: AnySession) -> int:
+    """Put reports that a stopped worker left running back in the queue (one worker)."""
+    result = session.execute(update(Report).where(Report.state == ReportState.RUNNING)
+                             .values(state=ReportState.QUEUED)
+                             .execution_options(synchronize_session=False))
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def work(session: AnySession, *, poll_seconds: float, once: bool) -> None:
+    """The worker loop: render what is queued, then wait for more."""
+    requeue_interrupted(session)
+    while True:
+        done = run_once(session)
+        if done is not None:
+            log.info("Bericht %s: %s", done.id, done.state.value)
+            continue
+        if once:
+            return
+        time.sleep(poll_seconds)

@@ -1,0 +1,65 @@
+"""An issued Sachstandsbericht: requested, rendered in the background, then never changed."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from hki.db import UTCDateTime, code_enum, utcnow
+from hki.extensions import Model
+
+if TYPE_CHECKING:
+    from hki.auth.models import User
+    from hki.plan.models import Plan
+
+
+class ReportState(StrEnum):
+    """Where a requested report stands; the row is its own job."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Report(Model):
+    """One issued report: Stichtag S, Kenntnisstand K (the moment it was requested), base.
+
+    The worker (``flask --app hki hki worker``) renders queued rows and stores the PDF and
+    its SHA-256 in one commit, so a report is either complete or not there. Once done, a
+    database trigger refuses any change or deletion of the row.
+    """
+
+    __tablename__ = "reports"
+    __table_args__ = (Index(None, "state", "id"), Index(None, "plan_id", "stichtag"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    stichtag: Mapped[date]
+    #: Kenntnisstand K: what had been recorded and accepted by this moment counts.
+    known_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The comparison base ("Änderungen seit …"), if any.
+    compare_with: Mapped[date | None]
+    state: Mapped[ReportState] = mapped_column(code_enum(ReportState, "report_state"),
+                                               default=ReportState.QUEUED)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: German message when rendering failed.
+    error: Mapped[str] = mapped_column(Text, default="")
+    pages: Mapped[int | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    #: The PDF as delivered; loaded only when downloaded.
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+
+    plan: Mapped[Plan] = relationship()
+    requested_by: Mapped[User] = relationship()
+
+    @property
+    def file_name(self) -> str:
+        """Download name, e.g. Sachstandsbericht_2024-12-31_Nr12.pdf."""
+        return f"Sachstandsbericht_{self.stichtag.isoformat()}_Nr{self.id}.pdf"
