@@ -40,7 +40,9 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -53,12 +55,13 @@ ADOPTED = datetime(2020, 4, 28, 22, 0, tzinfo=UTC)  # 29.04.2020, 00:00 in Berli
 LAST_UPDATE = date(2025, 6, 30)
 
 WORDS = (
-    "Sprachförderung Beratung Qualifizierung Teilhabe Netzwerk Ehrenamt Familienzentrum "
-    "Kindertagesstätte Ausbildung Anerkennung Wohnraum Gesundheit Prävention Sportverein "
-    "Elternarbeit Quartier Begegnung Mentoring Dolmetscherpool Willkommenskultur Jobcenter "
-    "Volkshochschule Integrationskurs Berufsorientierung Schulsozialarbeit Seniorenarbeit "
-    "Migrantenorganisation Antidiskriminierung Verwaltung Interkulturelle Öffnung"
-).split()
+    "Sprachförderung", "Beratung", "Qualifizierung", "Teilhabe", "Netzwerk", "Ehrenamt",
+    "Familienzentrum", "Kindertagesstätte", "Ausbildung", "Anerkennung", "Wohnraum", "Gesundheit",
+    "Prävention", "Sportverein", "Elternarbeit", "Quartier", "Begegnung", "Mentoring",
+    "Dolmetscherpool", "Willkommenskultur", "Jobcenter", "Volkshochschule", "Integrationskurs",
+    "Berufsorientierung", "Schulsozialarbeit", "Seniorenarbeit", "Migrantenorganisation",
+    "Antidiskriminierung", "Verwaltung", "Interkulturelle", "Öffnung",
+)
 FIELD_TITLES = (
     "Sprache und Bildung", "Arbeit und Ausbildung", "Wohnen und Quartier", "Gesundheit",
     "Kinder, Jugend und Familie", "Teilhabe und Ehrenamt", "Interkulturelle Öffnung",
@@ -89,17 +92,28 @@ def _sentence(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
 
 
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
 def build_large_plan(session: Any, measures: int, updates: int, seed: int = 7) -> dict[str, Any]:
     """A plan of ``measures`` measures in about ten fields, with ``updates`` accepted updates.
 
     Returns the plan id and what the report must show for (STICHTAG, now), to check gather().
     """
-    from sqlalchemy import func, select
+    from sqlalchemy import func, insert, select
 
     from hki.auth.audit import effective_from
     from hki.auth.models import User
     from hki.plan.models import (
-        Field, Goal, Indicator, IndicatorValue, Measure, Organisation, Plan, TargetGroup,
+        Field,
+        Goal,
+        Indicator,
+        IndicatorValue,
+        Measure,
+        Organisation,
+        Plan,
+        TargetGroup,
     )
     from hki.updates.models import StatusUpdate, UpdateReview
     from hki.vocab import Decision, PlanState, Priority, Role, Status
@@ -203,9 +217,9 @@ def build_large_plan(session: Any, measures: int, updates: int, seed: int = 7) -
             review_id += 1
         if best is not None:
             expected[m.id] = best[1]
-    for start in range(0, len(u_rows), 5000):
-        session.execute(StatusUpdate.__table__.insert(), u_rows[start:start + 5000])
-        session.execute(UpdateReview.__table__.insert(), r_rows[start:start + 5000])
+    for at in range(0, len(u_rows), 5000):  # Core inserts: no ORM objects, no flush hooks
+        session.execute(insert(_table(StatusUpdate)), u_rows[at:at + 5000])
+        session.execute(insert(_table(UpdateReview)), r_rows[at:at + 5000])
 
     v_rows = []
     for m in all_measures:
@@ -217,14 +231,16 @@ def build_large_plan(session: Any, measures: int, updates: int, seed: int = 7) -
                                "recorded_at": datetime(year, 7, 15, tzinfo=UTC),
                                "recorded_by_id": None})
     if v_rows:
-        session.execute(IndicatorValue.__table__.insert(), v_rows)
+        session.execute(insert(_table(IndicatorValue)), v_rows)
     return {"plan_id": plan.id, "measures": measures, "updates": len(u_rows),
             "expected": expected}
 
 
-def setup(instance: Path, measures: int, updates: int) -> list[dict[str, Any]]:
+def setup(instance: Path, measures: int, updates: int,
+          index_corrects: bool = False) -> list[dict[str, Any]]:
     """Migrate, seed the demo plan and the large plan, check gather(); the plans to measure."""
     import flask_migrate
+    from sqlalchemy import text
 
     from hki.demo.seed import seed_demo
     from hki.extensions import db
@@ -234,6 +250,9 @@ def setup(instance: Path, measures: int, updates: int) -> list[dict[str, Any]]:
     app = _app(instance)
     with app.app_context():
         flask_migrate.upgrade()
+        if index_corrects:  # what-if: the index the "not corrected" rule needs (see --help)
+            db.session.execute(text("CREATE INDEX ix_bench_status_updates_corrects_id "
+                                    "ON status_updates (corrects_id)"))
         demo = seed_demo(db.session)
         db.session.commit()
         assert demo.plan is not None
@@ -261,6 +280,11 @@ def setup(instance: Path, measures: int, updates: int) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- measuring
 
 
+def _clock() -> tuple[float, float]:
+    """Wall time and this process's CPU time (less disturbed by other load on the machine)."""
+    return time.perf_counter(), time.process_time()
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -280,72 +304,85 @@ def measure(instance: Path, plan_id: int, runs: int, known_at: datetime,
     from hki.reports.render import STATIC, STYLESHEET, render_html, render_pdf
 
     app = _app(instance)
-    times: dict[str, list[float]] = {k: [] for k in (
-        "gather", "html", "layout", "write", "weasy", "pdf", "total")}
+    times: dict[str, list[float]] = {k + cpu: [] for k in (
+        "gather", "html", "layout", "write", "weasy", "pdf", "total") for cpu in ("", "_cpu")}
     queries: list[int] = []
     with app.app_context(), app.test_request_context():
         statements: list[str] = []
         event.listen(db.engine, "before_cursor_execute",
                      lambda *a: statements.append(a[2]))
         base = compare_with = COMPARE_WITH if compare else None
+        # Warm-up (not timed): fontconfig, Pango and the fonts load once per process, as in
+        # a long-running server; otherwise the first timed render would carry them.
+        warm = FontConfiguration()
+        HTML(string='<html lang="de"><title>w</title><p>Warm <b>up</b></p></html>').write_pdf(
+            stylesheets=[CSS(filename=str(STYLESHEET), font_config=warm)], font_config=warm,
+            pdf_variant="pdf/ua-1")
         rss_base = _rss_mb()
         pdf = b""
         for _ in range(runs):
             db.session.remove()
             statements.clear()
-            t0 = time.perf_counter()
+            t0 = _clock()
             report = gather(plan_id, STICHTAG, known_at, compare_with=base)
-            t1 = time.perf_counter()
+            t1 = _clock()
             queries.append(len(statements))
             html = render_html(report)
-            t2 = time.perf_counter()
+            t2 = _clock()
             fonts = FontConfiguration()
             css = CSS(filename=str(STYLESHEET), font_config=fonts)
             document = HTML(string=html, base_url=str(STATIC)).render(
                 stylesheets=[css], font_config=fonts, pdf_variant="pdf/ua-1")
-            t3 = time.perf_counter()
+            t3 = _clock()
             document.write_pdf(pdf_variant="pdf/ua-1", uncompressed_pdf=False)
-            t4 = time.perf_counter()
+            t4 = _clock()
             del document, report
-            times["gather"].append(t1 - t0)
-            times["html"].append(t2 - t1)
-            times["layout"].append(t3 - t2)
-            times["write"].append(t4 - t3)
-            times["weasy"].append(t4 - t2)
             db.session.remove()
-            t5 = time.perf_counter()
+            t5 = _clock()
             report = gather(plan_id, STICHTAG, known_at, compare_with=compare_with)
-            t6 = time.perf_counter()
+            t6 = _clock()
             pdf = render_pdf(report)
-            t7 = time.perf_counter()
-            times["pdf"].append(t7 - t6)
-            times["total"].append(t7 - t5)
+            t7 = _clock()
             del report
+            for key, (start, end) in {"gather": (t0, t1), "html": (t1, t2), "layout": (t2, t3),
+                                      "write": (t3, t4), "weasy": (t2, t4), "pdf": (t6, t7),
+                                      "total": (t5, t7)}.items():
+                times[key].append(end[0] - start[0])
+                times[key + "_cpu"].append(end[1] - start[1])
         if html_out:
             Path(html_out).write_text(html, encoding="utf-8")
     med = {k: statistics.median(v) for k, v in times.items()}
     return {
-        **med, "ratio": med["total"] / med["weasy"], "queries": max(queries),
+        **med, "ratio": med["total"] / med["weasy"],
+        "ratio_cpu": med["total_cpu"] / med["weasy_cpu"], "queries": max(queries),
         "queries_min": min(queries), "pages": len(PdfReader(io.BytesIO(pdf)).pages),
         "size_kb": len(pdf) / 1024, "html_kb": len(html.encode()) / 1024,
         "rss_base_mb": rss_base, "rss_peak_mb": _rss_mb(), "runs": runs,
+        "load": os.getloadavg()[0],
     }
 
 
 # --------------------------------------------------------------------------- main
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
-    head = (f"{'plan':<11}{'meas':>6}{'upd':>7}{'SQL':>5}{'gather':>8}{'html':>7}"
+def _print_table(rows: list[dict[str, Any]]) -> str:
+    """Per plan one line of wall times and one of CPU times (seconds, medians)."""
+    head = (f"{'plan':<11}{'':>5}{'meas':>6}{'upd':>7}{'SQL':>5}{'gather':>8}{'html':>7}"
             f"{'layout':>8}{'write':>7}{'weasy':>8}{'pdf':>8}{'total':>8}{'ratio':>7}"
             f"{'pages':>6}{'PDF KB':>8}{'peak MB':>9}")
     lines = [head, "-" * len(head)]
+    steps = ("gather", "html", "layout", "write", "weasy", "pdf", "total", "ratio")
+    widths = (8, 7, 8, 7, 8, 8, 8, 7)
     for r in rows:
-        lines.append(
-            f"{r['name']:<11}{r['measures']:>6}{r['updates']:>7}{r['queries']:>5}"
-            f"{r['gather']:>8.2f}{r['html']:>7.2f}{r['layout']:>8.2f}{r['write']:>7.2f}"
-            f"{r['weasy']:>8.2f}{r['pdf']:>8.2f}{r['total']:>8.2f}{r['ratio']:>7.3f}"
-            f"{r['pages']:>6}{r['size_kb']:>8.0f}{r['rss_peak_mb']:>9.0f}")
+        for kind, suffix in (("wall", ""), ("cpu", "_cpu")):
+            figures = "".join(f"{r[k + suffix]:>{w}.{3 if k == 'ratio' else 2}f}"
+                              for k, w in zip(steps, widths, strict=True))
+            if kind == "wall":
+                lines.append(f"{r['name']:<11}{kind:>5}{r['measures']:>6}{r['updates']:>7}"
+                             f"{r['queries']:>5}{figures}{r['pages']:>6}{r['size_kb']:>8.0f}"
+                             f"{r['rss_peak_mb']:>9.0f}")
+            else:
+                lines.append(f"{'':<11}{kind:>5}{'':>18}{figures}")
     return "\n".join(lines)
 
 
@@ -358,6 +395,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="200 measures, 4,000 updates, 1 run")
     parser.add_argument("--no-compare", action="store_true",
                         help="without the comparison base (no 'Änderungen' section)")
+    parser.add_argument("--index-corrects", action="store_true",
+                        help="what-if: add an index on status_updates.corrects_id to the "
+                             "throwaway database (without it, the 'not corrected' rule of "
+                             "latest_updates() scans all updates per update on SQLite)")
     parser.add_argument("--keep", metavar="DIR",
                         help="build the database in DIR and keep it (default: a temp dir)")
     parser.add_argument("--html-dir", metavar="DIR",
@@ -385,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         if db_file.exists():
             db_file.unlink()
         t0 = time.perf_counter()
-        plans = setup(instance, args.measures, args.updates)
+        plans = setup(instance, args.measures, args.updates, args.index_corrects)
         print(f"setup: {time.perf_counter() - t0:.1f} s (migrations, demo plan, "
               f"{args.measures} measures / {plans[1]['updates']} updates); "
               f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}", flush=True)
@@ -406,9 +447,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"measuring {plan['name']} failed")
             rows.append({**plan, **json.loads(line[-1][len("RESULT "):])})
             print(f"measured {plan['name']}", flush=True)
+    if args.index_corrects:
+        print("NOTE: --index-corrects: the database has an index the product's schema lacks")
+    loads = ", ".join(f"{r['load']:.1f}" for r in rows)
     print(f"\nStichtag {STICHTAG}, Vergleich {None if args.no_compare else COMPARE_WITH}, "
-          f"Kenntnisstand {known_at[:19]}Z; medians of {args.runs} run(s), seconds")
-    print(_table(rows))
+          f"Kenntnisstand {known_at[:19]}Z; medians of {args.runs} run(s), seconds; "
+          f"load average {loads}")
+    print(_print_table(rows))
     base = ", ".join(f"{r['rss_base_mb']:.0f}" for r in rows)
     print("weasy = layout + write (WeasyPrint alone on the same HTML); pdf = render_pdf(); "
           "total = gather + render_pdf; ratio = total / weasy; peak = child's ru_maxrss "
