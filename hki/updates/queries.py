@@ -105,6 +105,12 @@ def update_history(measure_id: int) -> list[StatusUpdate]:
     return list(db.session.scalars(stmt))
 
 
+def current_updates_of(measure_ids: list[int]) -> dict[int, StatusUpdate]:
+    """Map measure id → its update that counts now, for any list of measures (one query)."""
+    stmt = latest_updates(select(Measure.id).where(Measure.id.in_(measure_ids)))
+    return {u.measure_id: u for u in db.session.scalars(stmt)}
+
+
 def current_update(measure_id: int) -> StatusUpdate | None:
     """The measure's update that counts now (accepted, not corrected, latest)."""
     stmt = latest_updates(select(Measure.id).where(Measure.id == measure_id))

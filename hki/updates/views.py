@@ -26,6 +26,7 @@ from hki.updates.queries import (
     awaiting_review,
     current_update,
     current_updates,
+    current_updates_of,
     update_history,
 )
 from hki.updates.reminders import send_reminders
@@ -139,7 +140,7 @@ def my_open() -> ResponseReturnValue:
 def review_list() -> ResponseReturnValue:
     """Offices' updates waiting for a decision, oldest first."""
     pending = awaiting_review()
-    current = {u.measure_id: current_update(u.measure_id) for u in pending}
+    current = current_updates_of([u.measure_id for u in pending])
     return render_template("updates/review.html", pending=pending, current=current,
                            form=ReturnForm())
 

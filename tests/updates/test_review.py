@@ -15,7 +15,7 @@ from hki.updates import services
 from hki.updates.models import StatusUpdate, UpdateReview
 from hki.updates.queries import current_update, current_updates
 from hki.vocab import Decision, Role, Status
-from tests.conftest import Auth
+from tests.conftest import Auth, QueryCounter
 from tests.factories import Factories
 
 
@@ -238,3 +238,23 @@ def test_round_answer_must_describe_a_day_of_the_period(
     assert "muss der Sachstand einen Tag vom 01.01.2024 bis 30.06.2024 beschreiben" in page
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(StatusUpdate)) == 1
+
+
+def test_review_page_runs_a_fixed_number_of_queries(
+    client: FlaskClient, auth: Auth, make: Factories, count_queries: QueryCounter
+) -> None:
+    office = make.user(role=Role.OFFICE)
+    make.update(make.measure(), accepted=False, author=office)
+    make.commit()
+    auth.login_as(Role.COORDINATOR)
+
+    def queries() -> int:
+        before = count_queries.count
+        assert client.get("/freigabe").status_code == 200
+        return count_queries.count - before
+
+    one = queries()
+    for _ in range(6):
+        make.update(make.measure(), accepted=False, author=office)
+    make.commit()
+    assert queries() == one
