@@ -45,7 +45,7 @@ class StatusUpdate(Audited, Model):
     #: When the server stored the update (record time).
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: The earlier update this one corrects, if any.
-    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("status_updates.id"))
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("status_updates.id"), index=True)
 
     measure: Mapped[Measure] = relationship(back_populates="updates")
     author: Mapped[User] = relationship()
