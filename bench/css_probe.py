@@ -100,6 +100,13 @@ VARIANTS: dict[str, Variant] = {
     "fixed + no hyphens": (
         lambda c: _sub(r"hyphens: auto;", "hyphens: manual;")(c)
         + ".measure-facts { table-layout: fixed; }", KEEP, "pdf/ua-1"),
+    "divs + no hyphens": (
+        lambda c: _sub(r"hyphens: auto;", "hyphens: manual;")(c) + CSS_DIV, _facts_as("div"),
+        "pdf/ua-1"),
+    "fixed + no hyph. + no TOC nos": (
+        lambda c: _sub(r'\.toc a::after \{ content: leader[^}]*\}', "", count=1)(
+            _sub(r"hyphens: auto;", "hyphens: manual;")(c))
+        + ".measure-facts { table-layout: fixed; }", KEEP, "pdf/ua-1"),
 }
 
 
@@ -176,18 +183,28 @@ def main() -> None:
     parser.add_argument("--split", action="store_true", help="also the two-process estimate")
     args = parser.parse_args()
     render("<html lang='de'><title>w</title><p>warm up</p></html>", CSS_TEXT)
+    chosen = {name: v for name, v in VARIANTS.items()
+              if not args.only or name in args.only or name == "baseline"}
     for path in args.html:
         html = path.read_text(encoding="utf-8")
-        print(f"{path.name} ({len(html) // 1024} KB HTML), median CPU s of {args.reps}:",
+        print(f"{path.name} ({len(html) // 1024} KB HTML), median CPU s of {args.reps} "
+              "(variants interleaved, so that drift of the machine's speed hits all alike):",
               flush=True)
-        base = None
-        for name, (css_fn, html_fn, variant) in VARIANTS.items():
-            if args.only and name not in args.only and name != "baseline":
-                continue
-            seconds, pages = _cpu(html_fn(html), css_fn(CSS_TEXT), variant, args.reps)
-            base = base or seconds
+        inputs = {name: (html_fn(html), css_fn(CSS_TEXT), variant)
+                  for name, (css_fn, html_fn, variant) in chosen.items()}
+        times: dict[str, list[float]] = {name: [] for name in chosen}
+        pages: dict[str, int] = {}
+        for _ in range(args.reps):
+            for name, (variant_html, css_text, variant) in inputs.items():
+                seconds, pages[name] = _cpu(variant_html, css_text, variant, 1)
+                times[name].append(seconds)
+        base = statistics.median(times["baseline"])
+        for name, values in times.items():
+            seconds = statistics.median(values)
             print(f"  {name:<28}{seconds:7.2f} s {100 * (seconds / base - 1):+6.0f} %"
-                  f"{pages:5d} p.  load {os.getloadavg()[0]:.1f}", flush=True)
+                  f"{pages[name]:5d} p.  (min {min(values):.2f}, max {max(values):.2f})",
+                  flush=True)
+        print(f"  load average now {os.getloadavg()[0]:.1f}")
         if args.split:
             split_probe(html)
 
