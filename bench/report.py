@@ -20,7 +20,9 @@ plan alone. Per plan it prints the median over ``--runs`` of:
   (gather + html + weasy) / weasy, which the machine's timing noise (±15 % between two equal
   renders on a shared VM) disturbs less; the order of the two measurements alternates;
 
-and the pages, the PDF size and the process's peak RSS.
+and the pages, the PDF size and the process's peak RSS; then, per plan, one report made by
+``flask hki report`` in a fresh process (as the worker makes one): its wall time including
+start-up and its own peak RSS.
 
 The plan tree is created through the ORM, because reports read the plan as it stood from
 the audit log's snapshots, which the session's flush hooks write. Status updates, their
@@ -379,6 +381,32 @@ def measure(instance: Path, plan_id: int, runs: int, known_at: datetime,
     }
 
 
+def one_report(instance: Path, plan_id: int, known_at: str, compare: bool) -> dict[str, float]:
+    """``flask hki report`` once in a fresh process: what a worker does for one report.
+
+    Wall time includes the process start (imports, app, fonts); the peak is that process's
+    own ``ru_maxrss`` (from ``wait4``), unaffected by the repeated runs measured above.
+    """
+    local = datetime.fromisoformat(known_at).astimezone().replace(tzinfo=None)
+    with tempfile.TemporaryDirectory(prefix="hki-bench-cli-") as tmp:
+        cmd = [sys.executable, "-m", "flask", "--app", "hki", "hki", "report",
+               "--plan", str(plan_id), "--stichtag", STICHTAG.isoformat(),
+               "--known-at", local.isoformat(timespec="seconds"),
+               "--output", str(Path(tmp) / "bericht.pdf")]
+        if compare:
+            cmd += ["--compare-with", COMPARE_WITH.isoformat()]
+        env = {**os.environ, **_environment(instance), "PYTHONPATH": str(ROOT)}
+        t0 = time.perf_counter()
+        child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - t0
+        if status != 0:
+            raise SystemExit(f"flask hki report failed: {child.stderr.read().decode()[-2000:]}"
+                             if child.stderr else "flask hki report failed")
+    return {"cli_s": wall, "cli_mb": usage.ru_maxrss / 1024}
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -386,7 +414,7 @@ def _print_table(rows: list[dict[str, Any]]) -> str:
     """Per plan one line of wall times and one of CPU times (seconds, medians)."""
     head = (f"{'plan':<11}{'':>5}{'meas':>6}{'upd':>7}{'SQL':>5}{'gather':>8}{'html':>7}"
             f"{'layout':>8}{'write':>7}{'weasy':>8}{'pdf':>8}{'total':>8}{'ratio':>7}{'ratio*':>7}"
-            f"{'pages':>6}{'PDF KB':>8}{'peak MB':>9}")
+            f"{'pages':>6}{'PDF KB':>8}{'peak MB':>9}{'1 report':>10}{'its MB':>8}")
     lines = [head, "-" * len(head)]
     steps = ("gather", "html", "layout", "write", "weasy", "pdf", "total", "ratio",
              "ratio_parts")
@@ -398,7 +426,8 @@ def _print_table(rows: list[dict[str, Any]]) -> str:
             if kind == "wall":
                 lines.append(f"{r['name']:<11}{kind:>5}{r['measures']:>6}{r['updates']:>7}"
                              f"{r['queries']:>5}{figures}{r['pages']:>6}{r['size_kb']:>8.0f}"
-                             f"{r['rss_peak_mb']:>9.0f}")
+                             f"{r['rss_peak_mb']:>9.0f}{r['cli_s']:>9.2f}s"
+                             f"{r['cli_mb']:>8.0f}")
             else:
                 lines.append(f"{'':<11}{kind:>5}{'':>18}{figures}")
     return "\n".join(lines)
@@ -459,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
             if done.returncode or not line:
                 sys.stderr.write(done.stderr)
                 raise SystemExit(f"measuring {plan['name']} failed")
-            rows.append({**plan, **json.loads(line[-1][len("RESULT "):])})
+            rows.append({**plan, **json.loads(line[-1][len("RESULT "):]),
+                         **one_report(instance, plan["plan_id"], known_at,
+                                      not args.no_compare)})
             print(f"measured {plan['name']}", flush=True)
     loads = ", ".join(f"{r['load']:.1f}" for r in rows)
     print(f"\nStichtag {STICHTAG}, Vergleich {None if args.no_compare else COMPARE_WITH}, "
@@ -469,8 +500,9 @@ def main(argv: list[str] | None = None) -> int:
     base = ", ".join(f"{r['rss_base_mb']:.0f}" for r in rows)
     print("weasy = layout + write (WeasyPrint alone on the same HTML); pdf = render_pdf(); "
           "total = gather + render_pdf; ratio = total / weasy; ratio* = median per run of "
-          "(gather + html + weasy) / weasy (less noisy); peak = child's ru_maxrss "
-          f"(after imports: {base} MB)")
+          "(gather + html + weasy) / weasy (less noisy); peak = child's ru_maxrss over all "
+          f"runs (after imports: {base} MB); 1 report = 'flask hki report' once in a fresh "
+          "process, wall time with start-up, and its MB = that process's peak RSS")
     if args.json:
         print(json.dumps(rows, indent=1, default=str))
     return 0

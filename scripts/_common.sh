@@ -24,15 +24,16 @@ if [ "$(cat "$VENV/.hki-installed" 2>/dev/null)" != "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]"
   echo "$stamp" > "$VENV/.hki-installed"
 fi
-# WeasyPrint (PDF reports) needs Pango and HarfBuzz from the system.
-if ! "$VENV/bin/python" -c 'import weasyprint' >/dev/null 2>&1; then
+# WeasyPrint (PDF reports) needs Pango and HarfBuzz (with its subsetter) from the system.
+if ! "$VENV/bin/python" -c 'import weasyprint' >/dev/null 2>&1 \
+   || ! ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so\.0'; then
   if [ "$(id -u)" = 0 ]; then
-    say "Installiere Pango für die PDF-Berichte (Debian-Pakete) …"
+    say "Installiere Pango und HarfBuzz für die PDF-Berichte (Debian-Pakete) …"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0) >/tmp/hki-apt-pango.log 2>&1 \
       || say "Pango konnte nicht installiert werden (siehe /tmp/hki-apt-pango.log)."
   else
-    say "WeasyPrint findet Pango nicht: bitte libpango-1.0-0 und libpangoft2-1.0-0 installieren."
+    say "WeasyPrint braucht libpango-1.0-0, libpangoft2-1.0-0 und libharfbuzz-subset0."
   fi
 fi
 export PATH="$VENV/bin:$PATH"

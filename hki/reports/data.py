@@ -2,7 +2,9 @@
 
 The rule of ``model.md``: every plan element as it stood at S, and every measure's latest
 update with ``as_of ≤ S`` that counted by K. The same (S, K) always gives the same data,
-whenever it is gathered. The comparison base is another Stichtag (as known at K).
+whenever it is gathered. The comparison base is another Stichtag: as the report issued for
+it knew it, if there is one (so "changes since the last report" compares with what the
+council was shown), otherwise as known at K.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from hki.extensions import db
 from hki.i18n import local_zone
 from hki.plan.history import FieldAsOf, MeasureAsOf, PlanAsOf, plan_as_of
 from hki.plan.models import Field, Goal, Indicator, IndicatorValue, Measure
+from hki.reports.models import Report, ReportState
 from hki.updates.models import StatusUpdate
 from hki.updates.queries import latest_updates
 from hki.vocab import Status
@@ -102,6 +105,10 @@ class Changes:
     """What changed between the comparison base and the Stichtag."""
 
     base: date
+    #: The Kenntnisstand of the base: the issued base report's own K, or the report's K.
+    base_known_at: datetime
+    #: Whether the base is an issued report (then ``base_known_at`` is that report's K).
+    base_is_report: bool = False
     new: list[MeasureEntry] = field(default_factory=list)
     dropped: list[MeasureAsOf] = field(default_factory=list)
     completed: list[MeasureEntry] = field(default_factory=list)
@@ -156,13 +163,27 @@ def _indicator_values(plan_id: int, day: date, known_at: datetime) -> dict[int, 
     return {v.indicator_id: v for v in db.session.scalars(stmt)}
 
 
+def base_report_known_at(plan_id: int, base: date, known_at: datetime) -> datetime | None:
+    """K of the latest report for Stichtag ``base`` that was finished by ``known_at``.
+
+    Finished reports never change and are never deleted, so the answer for a given K is
+    the same whenever it is asked: a draft re-rendered later shows the same changes.
+    """
+    return db.session.scalar(
+        select(Report.known_at).where(
+            Report.plan_id == plan_id, Report.stichtag == base,
+            Report.state == ReportState.DONE, Report.finished_at <= known_at)
+        .order_by(Report.finished_at.desc(), Report.id.desc()).limit(1))
+
+
 def gather(plan_id: int, stichtag: date, known_at: datetime,
            compare_with: date | None = None) -> ReportData:
     """Gather the report for Stichtag ``stichtag`` as known at ``known_at``.
 
     The plan tree is taken as it stood at the end of the Stichtag, or at K if that was
     earlier (nothing after K can be known). Queries: five for the tree, one for the
-    updates, one for the indicator values, and with a comparison base six more.
+    updates, one for the indicator values, and with a comparison base seven more (the base
+    report's K, its tree and its updates).
     """
     moment = min(end_of_day(stichtag), known_at)
     plan = plan_as_of(plan_id, moment)
@@ -172,9 +193,12 @@ def gather(plan_id: int, stichtag: date, known_at: datetime,
     values = _indicator_values(plan_id, stichtag, known_at)
     before_updates: dict[int, StatusUpdate] = {}
     base_plan = None
+    base_known_at, reported = known_at, None
     if compare_with is not None:
-        base_plan = plan_as_of(plan_id, min(end_of_day(compare_with), known_at))
-        before_updates = _updates(plan_id, compare_with, known_at)
+        reported = base_report_known_at(plan_id, compare_with, known_at)
+        base_known_at = reported or known_at
+        base_plan = plan_as_of(plan_id, min(end_of_day(compare_with), base_known_at))
+        before_updates = _updates(plan_id, compare_with, base_known_at)
 
     blocks = []
     for f in plan.fields:
@@ -189,16 +213,17 @@ def gather(plan_id: int, stichtag: date, known_at: datetime,
     entries = [e for b in blocks for e in b.entries]
     changes = None
     if compare_with is not None:
-        changes = _changes(compare_with, entries, base_plan)
+        changes = _changes(Changes(base=compare_with, base_known_at=base_known_at,
+                                   base_is_report=reported is not None), entries, base_plan)
     return ReportData(plan=plan, stichtag=stichtag, known_at=known_at, fields=blocks,
                       total=tally(entries), changes=changes)
 
 
-def _changes(base: date, entries: list[MeasureEntry], base_plan: PlanAsOf | None) -> Changes:
+def _changes(result: Changes, entries: list[MeasureEntry], base_plan: PlanAsOf | None) -> Changes:
     """Compare each measure's state at the Stichtag with its state at the base."""
+    base = result.base
     before_ids = {m.id for m in base_plan.measures()} if base_plan else set()
     now_ids = {e.measure.id for e in entries}
-    result = Changes(base=base)
     for e in entries:
         u, b = e.update, e.before
         if e.measure.id not in before_ids:

@@ -73,9 +73,8 @@ def run_once(session: AnySession) -> Report | None:
         return None
     report_id = report.id
     try:
-        data = gather(report.plan_id, report.stichtag, report.known_at,
-                      compare_with=report.compare_with)
-        pdf, pages = render_pdf_pages(data)
+        pdf, pages = render_pdf_pages(gather(report.plan_id, report.stichtag, report.known_at,
+                                       compare_with=report.compare_with))
     except Exception as error:  # any failure ends as a German message, nothing half-stored
         log.exception("Bericht %s konnte nicht erstellt werden", report_id)
         session.rollback()

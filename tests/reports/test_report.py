@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hki.auth.audit import effective_from
 from hki.extensions import db
+from hki.plan.models import Measure, Plan
 from hki.reports import jobs
 from hki.reports.data import ReportData, gather
 from hki.reports.models import Report, ReportState
@@ -277,3 +278,53 @@ def test_failed_rendering_stores_nothing_and_says_so(app_ctx: Flask, make: Facto
     assert failed is not None and failed.state is ReportState.FAILED
     assert failed.pdf is None and failed.sha256 is None
     assert "konnte nicht erstellt werden" in failed.error
+
+
+def test_changes_compare_with_what_the_previous_report_knew(
+    app_ctx: Flask, make: Factories
+) -> None:
+    ids = small_plan(make)
+    base = date(2023, 12, 31)
+    plan = db.session.get_one(Plan, ids["plan"])
+    make.report(plan, stichtag=base, known_at=datetime(2024, 1, 10, 9, tzinfo=UTC),
+                finished_at=datetime(2024, 1, 10, 9, 5, tzinfo=UTC))
+    kurs = db.session.get_one(Measure, ids["kurs"])
+    # Recorded after that report, for a day up to its Stichtag: the report did not show it.
+    make.update(kurs, Status.DELAYED, as_of=base, progress=10, note="Raum fehlte",
+                recorded_at=datetime(2024, 2, 1, tzinfo=UTC))
+    make.commit()
+
+    r = gather(ids["plan"], S, K, compare_with=base)
+    assert r.changes is not None and r.changes.base_is_report
+    assert r.changes.base_known_at == datetime(2024, 1, 10, 9, tzinfo=UTC)
+    kurs_base = {e.measure.id: e.before for e in r.entries}[ids["kurs"]]
+    assert kurs_base is not None and kurs_base.status is Status.PLANNED
+    text = pdf_text(render_pdf(r))
+    assert "Sachstandsbericht Stand 31.12.2023, Kenntnisstand 10.01.2024" in text
+
+    # A Kenntnisstand before that report was finished cannot know it: base as known at K.
+    early = gather(ids["plan"], S, datetime(2024, 1, 10, 9, 1, tzinfo=UTC), compare_with=base)
+    assert early.changes is not None and not early.changes.base_is_report
+    # A date no report was issued for: as known at K, so the late update counts.
+    other = gather(ids["plan"], S, K, compare_with=date(2024, 1, 1))
+    assert other.changes is not None and not other.changes.base_is_report
+    kurs_before = {e.measure.id: e.before for e in other.entries}[ids["kurs"]]
+    assert kurs_before is not None and kurs_before.status is Status.DELAYED
+
+
+def test_cached_page_references_equal_pydyfs_own() -> None:
+    import pydyf
+
+    from hki.reports.render import speed_up_pydyf
+
+    speed_up_pydyf()
+    speed_up_pydyf()  # idempotent
+    original = pydyf.PDF.__dict__["_hki_original_references"]
+    assert isinstance(original, property) and original is not pydyf.PDF.__dict__[
+        "page_references"]
+    pdf = pydyf.PDF()
+    for count in range(1, 5):
+        page = pydyf.Dictionary({"Type": "/Page"})
+        pdf.add_page(page)
+        assert len(pdf.page_references) == count  # grows with the pages, never stale
+        assert original.fget is not None and pdf.page_references == original.fget(pdf)
