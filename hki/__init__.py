@@ -60,6 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from hki import cli, errors, health, security
     from hki.auth import views as auth_views
     from hki.auth.models import User
+    from hki.dashboard import views as dashboard_views
     from hki.plan import edit_views
     from hki.plan import views as plan_views
     from hki.reports import views as report_views
@@ -79,7 +80,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         return {"can": security.can, "Action": security.Action}
 
     for blueprint in (plan_views.bp, edit_views.bp, update_views.bp, report_views.bp,
-                      auth_views.bp, health.bp):
+                      auth_views.bp, dashboard_views.bp, health.bp):
         app.register_blueprint(blueprint)
     security.register(app)
     errors.register(app)
@@ -92,6 +93,7 @@ def _import_models() -> None:
     """Import every model module so that metadata (and Alembic) sees all tables."""
     from hki.auth import audit as _audit  # noqa: F401
     from hki.auth import models as _auth  # noqa: F401
+    from hki.dashboard import search as _search  # noqa: F401
     from hki.plan import models as _plan  # noqa: F401
     from hki.reports import models as _reports  # noqa: F401
     from hki.updates import models as _updates  # noqa: F401

@@ -60,6 +60,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Sessions: signed cookies (no server state, so any worker can serve any request),
         # ended after HKI_IDLE_MINUTES without a request (checked on the server too).
         "HKI_IDLE_MINUTES": idle_minutes,
+        # Dashboard: a measure whose latest update is older than this counts as silent.
+        "HKI_SILENT_MONTHS": int(os.environ.get("HKI_SILENT_MONTHS", "6")),
         "HKI_MAX_SESSION_HOURS": int(os.environ.get("HKI_MAX_SESSION_HOURS", "12")),
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle_minutes),
         "SESSION_REFRESH_EACH_REQUEST": True,

@@ -96,9 +96,12 @@ def run_migrations_online():
             # keys enforced the drop would fail or cascade. PostgreSQL needs nothing.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
+        from hki.dashboard.search import include_name
+
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_name=include_name,
             **conf_args
         )
 

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
 from hki import create_app
+from hki.dashboard.search import include_name
 from hki.extensions import db
 from tests.conftest import PG_URL, _test_config
 
@@ -37,7 +38,8 @@ def scratch_url(tmp_path: Path) -> Iterator[str]:
 
 def schema_differences() -> list[Any]:
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_name})
         return list(compare_metadata(context, db.metadata))
 
 

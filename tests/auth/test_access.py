@@ -239,6 +239,10 @@ CASES = [
     # Issued reports: everyone reads finished ones; coordinators issue (the first request
     # queues a report and redirects; the second for the same Stichtag asks to confirm).
     Case("reports.index", "GET", lambda w: f"/plaene/{w.plan_id}/berichte", (R, OK, OK, OK, OK)),
+    Case("dashboard.dashboard", "GET", lambda w: f"/plaene/{w.plan_id}/dashboard",
+         (R, OK, OK, OK, OK)),
+    Case("dashboard.finder", "GET", lambda w: f"/plaene/{w.plan_id}/massnahmen?q=kurs",
+         (R, OK, OK, OK, OK)),
     Case("reports.index", "POST", lambda w: f"/plaene/{w.plan_id}/berichte", (R, F, F, R, OK)),
     Case("reports.show", "GET", lambda w: f"/berichte/{w.report_id}", (R, OK, OK, OK, OK)),
     Case("reports.download", "GET", lambda w: f"/berichte/{w.report_id}.pdf",

@@ -1,0 +1,1 @@
+"""The council's view: dashboard per plan and measure finder."""
