@@ -13,7 +13,12 @@ import pytest
 from flask import Flask
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
+
+from hki.demo.seed import DEMO_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -72,3 +77,13 @@ def screenshot_dir(tmp_path: Path) -> Path:
     target = Path(os.environ.get("HKI_SCREENSHOT_DIR") or tmp_path)
     target.mkdir(parents=True, exist_ok=True)
     return target
+
+
+def log_in(browser: webdriver.Chrome, base: str, email: str) -> None:
+    """Log a demo account in through the login form; waits for the start page."""
+    browser.delete_all_cookies()
+    browser.get(f"{base}/anmelden")
+    browser.find_element(By.ID, "email").send_keys(email)
+    browser.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    WebDriverWait(browser, 10).until(EC.url_to_be(f"{base}/"))

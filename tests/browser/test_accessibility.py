@@ -10,13 +10,12 @@ import pytest
 from flask import Flask
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
-from hki.demo.seed import DEMO_PASSWORD, seed_demo
+from hki.demo.seed import seed_demo
 from hki.extensions import db
 from hki.plan.models import Measure
+from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -35,14 +34,6 @@ def axe(browser: webdriver.Chrome) -> dict[str, Any]:
     assert "error" not in result, result
     return result
 
-
-def login(browser: webdriver.Chrome, base: str, email: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{base}/anmelden")
-    browser.find_element(By.ID, "email").send_keys(email)
-    browser.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-    WebDriverWait(browser, 10).until(EC.url_to_be(f"{base}/"))
 
 
 def test_no_wcag_violations_on_any_page_type(
@@ -80,7 +71,7 @@ def test_no_wcag_violations_on_any_page_type(
     checked = 1
     for email, pages in (("rat@demo.hki.invalid", reader_pages),
                          ("koordination@demo.hki.invalid", coordinator_pages)):
-        login(browser, live_server, email)
+        log_in(browser, live_server, email)
         for width in (1280, 768):
             browser.set_window_size(width, 900)
             for page in pages:
@@ -95,7 +86,7 @@ def test_no_wcag_violations_on_any_page_type(
     assert checked == 1 + 2 * (len(reader_pages) + len(coordinator_pages))
 
     # Screenshots for the README, looked at: the dashboard and the finder, tablet and desktop.
-    login(browser, live_server, "rat@demo.hki.invalid")
+    log_in(browser, live_server, "rat@demo.hki.invalid")
     for width, height in ((768, 1400), (1280, 1100)):
         browser.set_window_size(width, height)
         browser.get(f"{live_server}/plaene/{plan_id}/dashboard")

@@ -20,17 +20,10 @@ from hki.i18n import local_today
 from hki.plan.models import Organisation
 from hki.updates.rounds import open_round
 from hki.vocab import Role
+from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
-
-def log_in(browser: webdriver.Chrome, base: str, email: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{base}/anmelden")
-    browser.find_element(By.ID, "email").send_keys(email)
-    browser.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-    WebDriverWait(browser, 10).until(EC.url_to_be(f"{base}/"))
 
 
 def test_office_answers_three_measures_and_coordinator_sees_them(
