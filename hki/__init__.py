@@ -96,4 +96,5 @@ def _import_models() -> None:
     from hki.dashboard import search as _search  # noqa: F401
     from hki.plan import models as _plan  # noqa: F401
     from hki.reports import models as _reports  # noqa: F401
+    from hki.transfer import models as _transfer  # noqa: F401
     from hki.updates import models as _updates  # noqa: F401

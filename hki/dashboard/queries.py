@@ -171,6 +171,7 @@ class Row:
     field_number: str
     field_title: str
     goal_number: str
+    goal_title: str
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,8 @@ def plan_view(plan_id: int, stand: date | None = None) -> View:
     """The plan as it stood at the end of ``stand`` (default today), known now."""
     day = stand or today()
     report = gather(plan_id, day, utcnow())
-    rows = [Row(e, b.field.number, b.field.title, number)
-            for b in report.fields for number, _, _, entries in b.goals for e in entries]
+    rows = [Row(e, b.field.number, b.field.title, number, title)
+            for b in report.fields for number, title, _, entries in b.goals for e in entries]
     return View(report, rows, day, day == today())
 
 

@@ -57,6 +57,20 @@ def _number_field(example: str) -> StringField:
     ], description=_l("Gliederungsnummer, z. B. %(example)s", example=example))
 
 
+def parse_german_float(written: str) -> float | None:
+    """Read 1.234,5 or 1234,5 or 1234.5; ``None`` for anything else (or absurd sizes)."""
+    raw = written.strip().replace(" ", "")
+    if "," in raw:
+        raw = raw.replace(".", "").replace(",", ".")
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    if value != value or abs(value) > 1e12:  # NaN or absurd
+        return None
+    return value
+
+
 class GermanFloatField(FloatField):
     """A number that may be typed the German way: 1.234,5 or 1234,5 or 1234.5."""
 
@@ -65,16 +79,8 @@ class GermanFloatField(FloatField):
         if not valuelist or not str(valuelist[0]).strip():
             self.data = None
             return
-        raw = str(valuelist[0]).strip().replace(" ", "")
-        if "," in raw:
-            raw = raw.replace(".", "").replace(",", ".")
-        try:
-            self.data = float(raw)
-        except ValueError as error:
-            self.data = None
-            raise ValueError(_l("Bitte geben Sie eine Zahl ein, z. B. 1.250 oder 12,5.")) from error
-        if self.data != self.data or abs(self.data) > 1e12:  # NaN or absurd
-            self.data = None
+        self.data = parse_german_float(str(valuelist[0]))
+        if self.data is None:
             raise ValueError(_l("Bitte geben Sie eine Zahl ein, z. B. 1.250 oder 12,5."))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask_babel import gettext as _
 
@@ -36,8 +37,7 @@ class Measurement:
     source: str = ""
 
 
-def post_update(
-    session: AnySession,
+def build_update(
     measure: Measure,
     author: User,
     *,
@@ -48,11 +48,12 @@ def post_update(
     previous: Status | None = None,
     corrects: StatusUpdate | None = None,
     measurements: Sequence[Measurement] = (),
-) -> StatusUpdate:
-    """Append a status update (and any indicator values) to a measure's history.
+) -> tuple[StatusUpdate, list[IndicatorValue]]:
+    """Check and build a status update (and its indicator values) without storing them.
 
     An office's update waits for a coordinator's review; the update of someone who may
-    review counts at once (its acceptance is written in the same transaction).
+    review counts at once (its acceptance is built with it, for the same transaction).
+    Imports build many and flush once; :func:`post_update` builds one and flushes.
 
     :param corrects: an earlier update of the same measure that this one replaces.
     :raises InvalidUpdateError: if the values break the rules of ``status.md``.
@@ -69,19 +70,33 @@ def post_update(
     if errors:
         raise InvalidUpdateError(errors)
     now = utcnow()
+    counts_at_once = can(author, Action.REVIEW_UPDATES)  # before the update joins the session
     update = StatusUpdate(
         measure=measure, author=author, as_of=as_of, status=status, recorded_at=now,
         progress=checked.progress, note=note.strip(), corrects=corrects,
     )
-    if can(author, Action.REVIEW_UPDATES):
+    if counts_at_once:
         update.review = UpdateReview(decision=Decision.ACCEPTED, reviewer=author,
                                      decided_at=now)
+    values = [IndicatorValue(indicator=m.indicator, value=m.value, as_of=m.as_of,
+                             source=m.source.strip(), recorded_by=author, recorded_at=now)
+              for m in measurements]
+    return update, values
+
+
+def post_update(
+    session: AnySession,
+    measure: Measure,
+    author: User,
+    **values: Any,
+) -> StatusUpdate:
+    """Append a status update (and any indicator values) to a measure's history.
+
+    Takes the keyword arguments of :func:`build_update`.
+    """
+    update, measured = build_update(measure, author, **values)
     session.add(update)
-    session.add_all(
-        IndicatorValue(indicator=m.indicator, value=m.value, as_of=m.as_of,
-                       source=m.source.strip(), recorded_by=author, recorded_at=now)
-        for m in measurements
-    )
+    session.add_all(measured)
     session.flush()
     return update
 

@@ -1,0 +1,867 @@
+"""Import a plan and status answers from a workbook: check everything, then write it all.
+
+:func:`check_import` reads the file and compares it with the database without changing
+anything; its result lists every problem (sheet, row, column, what is wrong) and every
+change the import would make. :func:`apply_import` writes those changes in the caller's
+transaction, only if nothing blocks. The CLI, the web page and the tests use both.
+
+Matching: the plan by its title (Konzept sheet); fields, goals and measures by number
+within their parent; indicators by name within their measure. Rows already in hki with
+the same values change nothing, so a file can be imported twice.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from flask_babel import gettext as _
+from openpyxl.cell.cell import Cell
+from openpyxl.workbook.workbook import Workbook
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from hki.auth.audit import effective_from
+from hki.auth.models import User
+from hki.db import AnySession
+from hki.i18n import datum, local_today, local_zone
+from hki.plan.models import (
+    TITLE_LENGTH,
+    Field,
+    Goal,
+    Indicator,
+    Measure,
+    Organisation,
+    Plan,
+    TargetGroup,
+)
+from hki.transfer import reading
+from hki.transfer.models import DataImport
+from hki.transfer.reading import CellError, Problem, SheetRows
+from hki.transfer.sheets import (
+    CONCEPT,
+    CONCEPT_ROWS,
+    EXPLANATION,
+    ONGOING_END,
+    ORGANISATIONS,
+    PLAN,
+    STATUS,
+    header_key,
+)
+from hki.updates.forms import NOTE_MAX
+from hki.updates.models import StatusUpdate
+from hki.updates.queries import counted
+from hki.updates.rules import check_update
+from hki.updates.services import build_update
+from hki.vocab import LabelledEnum, PlanState, Priority, Status
+
+NAME_LENGTH = 200
+NUMBER_LENGTH = 20
+TEXT_LENGTH = 20_000
+#: What each level of the outline is called in messages and the preview.
+LEVELS = {1: "Handlungsfeld", 2: "Ziel", 3: "Maßnahme"}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing the import creates or changes, as the preview shows it."""
+
+    #: "neu" or "geändert".
+    kind: str
+    #: "Maßnahme", "Sachstand", "Organisation" …
+    entity: str
+    label: str
+    details: tuple[str, ...] = ()
+
+
+@dataclass
+class IndicatorRow:
+    """An indicator given on a measure's row or on a row of its own below it."""
+
+    row: int
+    values: dict[str, Any]
+
+
+@dataclass
+class NodeRow:
+    """A field, goal or measure row of the Plan sheet, parsed."""
+
+    row: int
+    level: int
+    number: str
+    values: dict[str, Any]
+    #: Organisation and target-group names, resolved at apply time.
+    lead: str = ""
+    partners: list[str] = field(default_factory=list)
+    target_groups: list[str] = field(default_factory=list)
+    indicators: list[IndicatorRow] = field(default_factory=list)
+    #: The node in hki with this number, if there is one.
+    existing: Field | Goal | Measure | None = None
+
+    @property
+    def parent_number(self) -> str:
+        """"2.3" for "2.3.1": the number of the goal or field above."""
+        return self.number.rsplit(".", 1)[0]
+
+
+@dataclass
+class AnswerRow:
+    """A status answer of the Sachstände sheet, parsed and checked."""
+
+    row: int
+    number: str
+    as_of: date
+    status: Status
+    progress: int | None
+    note: str
+
+
+@dataclass
+class ImportCheck:
+    """What an import would do, and what stops it."""
+
+    filename: str
+    sha256: str
+    problems: list[Problem] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    plan_title: str = ""
+    plan: Plan | None = None
+    concept: dict[str, Any] = field(default_factory=dict)
+    new_organisations: list[str] = field(default_factory=list)
+    nodes: list[NodeRow] = field(default_factory=list)
+    answers: list[AnswerRow] = field(default_factory=list)
+    #: Status rows without an answer (pre-filled rows nobody filled in).
+    unanswered: int = 0
+    #: Rows that match what hki has already.
+    unchanged: int = 0
+    #: The plan's measures in hki, by number.
+    measures: dict[str, Measure] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that stop the import."""
+        return [p for p in self.problems if p.blocking]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems shown, but not stopping the import (unknown columns and sheets)."""
+        return [p for p in self.problems if not p.blocking]
+
+    @property
+    def ok(self) -> bool:
+        """Nothing blocks, and there is something to do or at least a plan to match."""
+        return not self.errors
+
+    def summary(self) -> dict[str, int]:
+        """Counts of the changes by entity and kind, e.g. {"Maßnahme neu": 80}."""
+        return dict(Counter(f"{c.entity} {c.kind}" for c in self.changes))
+
+
+def check_import(session: AnySession, data: bytes, filename: str) -> ImportCheck:
+    """Read a workbook and compare it with the database; never changes anything."""
+    check = ImportCheck(filename=filename, sha256=hashlib.sha256(data).hexdigest())
+    try:
+        book = reading.open_workbook(data)
+    except reading.FileProblemError as error:
+        check.problems.append(Problem(str(error)))
+        return check
+    _Checker(session, book, check).run()
+    return check
+
+
+_PLAN_COLUMNS = tuple(c.key for c in PLAN.columns if not c.info)
+_INDICATOR_KEYS = ("indicator", "unit", "baseline", "baseline_date", "target", "target_date",
+                   "data_source")
+_ANSWER_KEYS = ("as_of", "status", "progress", "note")
+
+
+def _word(value: str, vocabulary: type[LabelledEnum] | type[Status]) -> Any:
+    """A vocabulary member by its German word or code, matched loosely."""
+    wanted = header_key(value)
+    for member in vocabulary:
+        if wanted in {header_key(str(member.label)), header_key(member.value)}:
+            return member
+    words = ", ".join(f"„{m.label}“" for m in vocabulary)
+    raise CellError(_("„%(value)s“ gibt es hier nicht. Erlaubt sind: %(words)s.",
+                      value=value, words=words))
+
+
+class _Checker:
+    """One run of the checks; collects problems and changes on ``check``."""
+
+    def __init__(self, session: AnySession, book: Workbook, check: ImportCheck) -> None:
+        self.session = session
+        self.book = book
+        self.check = check
+        self.organisations = {o.name: o for o in session.scalars(select(Organisation))}
+        self.groups = set(session.scalars(select(TargetGroup.name)))
+
+    def run(self) -> None:
+        check = self.check
+        known = {header_key(s.name) for s in (CONCEPT, ORGANISATIONS, PLAN, STATUS)}
+        known.add(header_key(EXPLANATION))
+        for worksheet in self.book.worksheets:
+            if header_key(worksheet.title) not in known:
+                check.problems.append(Problem(
+                    _("Das Blatt ist unbekannt; sein Inhalt wird nicht übernommen."),
+                    worksheet.title, blocking=False))
+        if not self._concept():
+            return
+        self._organisations()
+        self._plan_rows()
+        self._answers()
+        if not check.errors and not check.changes:
+            check.problems.append(Problem(
+                _("Die Datei enthält nichts, was hki noch nicht hat. Es gibt nichts zu "
+                  "importieren."), blocking=False))
+
+    # --- Konzept ------------------------------------------------------------------
+
+    def _concept(self) -> bool:
+        """Read the plan's key data; ``False`` if the plan cannot even be identified."""
+        check = self.check
+        worksheet = reading.find_sheet(self.book, CONCEPT)
+        if worksheet is None:
+            check.problems.append(Problem(_(
+                "Das Blatt „Konzept“ fehlt. Es nennt den Titel des Handlungskonzepts, zu dem "
+                "die Daten gehören. Bitte verwenden Sie die Vorlage.")))
+            return False
+        rows, records = reading.read_records(worksheet, CONCEPT, ("label", "value"))
+        by_label = {header_key(label): (key, label) for key, label, _r in CONCEPT_ROWS}
+        values: dict[str, Any] = {}
+        for row, cells in records:
+            try:
+                label = reading.text(cells.get("label"), 100)
+            except CellError as error:
+                rows.problem(row, "label", str(error))
+                continue
+            entry = by_label.get(header_key(label))
+            if entry is None:
+                rows.problem(row, "label", _("Die Angabe „%(label)s“ ist unbekannt; sie wird "
+                                             "nicht übernommen.", label=label), blocking=False)
+                continue
+            key = entry[0]
+            try:
+                values[key] = self._concept_value(key, cells.get("value"))
+            except CellError as error:
+                rows.problem(row, "value", str(error))
+        check.problems.extend(rows.problems)
+        title = values.get("title") or ""
+        if not title:
+            check.problems.append(Problem(_("Der Titel des Handlungskonzepts fehlt (Zeile "
+                                            "„Titel“, Spalte „Wert“)."), worksheet.title))
+            return False
+        check.plan_title = title
+        check.plan = self.session.scalars(select(Plan).where(Plan.title == title)).first()
+        check.concept = {k: v for k, v in values.items() if v not in (None, "")}
+        if check.plan is None:
+            missing = [label for key, label, required in CONCEPT_ROWS
+                       if required and key not in check.concept]
+            if missing:
+                check.problems.append(Problem(_(
+                    "Den Plan „%(title)s“ gibt es in hki noch nicht. Für einen neuen Plan "
+                    "fehlen: %(missing)s.", title=title, missing=", ".join(missing)),
+                    worksheet.title))
+            self._concept_order()
+            check.changes.append(Change("neu", "Handlungskonzept", title))
+        else:
+            details = self._differences(check.plan, check.concept)
+            if details:
+                check.changes.append(Change("geändert", "Handlungskonzept", title, details))
+        return True
+
+    def _concept_value(self, key: str, cell: Cell | None) -> Any:
+        if key in {"valid_from", "adopted_on"}:
+            return reading.day(cell)
+        if key == "valid_to":
+            return reading.day(cell, month_end=True)
+        if key == "state":
+            written = reading.text(cell, 50)
+            return _word(written, PlanState) if written else None
+        limits = {"title": TITLE_LENGTH, "city": 200, "owner_unit": 300,
+                  "adoption_paper_ref": 100, "description": TEXT_LENGTH}
+        return reading.text(cell, limits[key])
+
+    def _concept_order(self) -> None:
+        values = self.check.concept
+        start, end = values.get("valid_from"), values.get("valid_to")
+        if isinstance(start, date) and isinstance(end, date) and end < start:
+            self.check.problems.append(Problem(
+                _("„Gültig bis“ liegt vor „Gültig ab“."), "Konzept"))
+
+    def _differences(self, target: Any, values: dict[str, Any]) -> tuple[str, ...]:
+        """"Titel: alt → neu" for each value that differs from what hki has."""
+        details = []
+        for key, new in values.items():
+            old = getattr(target, key)
+            if _comparable(old) != _comparable(new):
+                details.append(f"{_label_of(key)}: {_shown(old)} → {_shown(new)}")
+        return tuple(details)
+
+    # --- Organisationen -----------------------------------------------------------
+
+    def _organisations(self) -> None:
+        worksheet = reading.find_sheet(self.book, ORGANISATIONS)
+        if worksheet is None:
+            return
+        rows, records = reading.read_records(worksheet, ORGANISATIONS, ("name",))
+        for row, cells in records:
+            try:
+                name = reading.text(cells.get("name"), NAME_LENGTH)
+            except CellError as error:
+                rows.problem(row, "name", str(error))
+                continue
+            if name and name not in self.organisations and name not in \
+                    self.check.new_organisations:
+                self.check.new_organisations.append(name)
+                self.check.changes.append(Change("neu", "Organisation", name))
+        self.check.problems.extend(rows.problems)
+
+    def _organisation(self, rows: SheetRows, row: int, key: str, name: str) -> None:
+        """Record a problem unless ``name`` is an organisation hki knows or will create."""
+        if name in self.organisations or name in self.check.new_organisations:
+            return
+        hint = ""
+        candidates = [*self.organisations, *self.check.new_organisations]
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75) or [
+            c for c in candidates if c.casefold() == name.casefold()]
+        if close:
+            hint = " " + _("Meinten Sie „%(name)s“?", name=close[0])
+        rows.problem(row, key, _(
+            "Die Organisation „%(name)s“ gibt es in hki nicht. Bitte prüfen Sie die "
+            "Schreibweise oder tragen Sie sie im Blatt „Organisationen“ ein.",
+            name=name) + hint)
+
+    # --- Plan ---------------------------------------------------------------------
+
+    def _existing_nodes(self) -> dict[str, Field | Goal | Measure]:
+        """The plan's active fields, goals and measures by number."""
+        plan = self.check.plan
+        if plan is None:
+            return {}
+        fields = self.session.scalars(
+            select(Field).where(Field.plan_id == plan.id, Field.archived_at.is_(None))
+            .options(selectinload(Field.goals).selectinload(Goal.measures)
+                     .selectinload(Measure.indicators),
+                     selectinload(Field.goals).selectinload(Goal.measures)
+                     .selectinload(Measure.partners),
+                     selectinload(Field.goals).selectinload(Goal.measures)
+                     .selectinload(Measure.target_groups),
+                     selectinload(Field.goals).selectinload(Goal.measures)
+                     .selectinload(Measure.lead))
+        ).all()
+        nodes: dict[str, Field | Goal | Measure] = {}
+        measures = self.check.measures
+        for f in fields:
+            nodes[f.number] = f
+            for g in f.goals:
+                if g.archived_at is None:
+                    nodes[f"{f.number}\x00{g.number}"] = g
+                    for m in g.measures:
+                        if m.archived_at is None:
+                            nodes[f"{f.number}\x00{g.number}\x00{m.number}"] = m
+                            measures[m.number] = m
+        return nodes
+
+    def _plan_rows(self) -> None:
+        check = self.check
+        worksheet = reading.find_sheet(self.book, PLAN)
+        self.existing = self._existing_nodes()
+        self.by_number: dict[str, NodeRow] = {}
+        if worksheet is None:
+            if check.plan is None and not check.errors:
+                check.problems.append(Problem(_(
+                    "Den Plan „%(title)s“ gibt es in hki noch nicht. Für einen neuen Plan "
+                    "braucht die Datei das Blatt „Plan“.", title=check.plan_title)))
+            return
+        rows, records = reading.read_records(worksheet, PLAN, ("number", "title"))
+        last_measure: NodeRow | None = None
+        for row, cells in records:
+            node = self._node(rows, row, cells)
+            if node is None:
+                if self._is_indicator_only(cells):
+                    if last_measure is None:
+                        rows.problem(row, "number", _(
+                            "Eine Zeile ohne Nummer darf nur weitere Indikatoren einer "
+                            "Maßnahme enthalten und muss direkt unter ihr stehen."))
+                    else:
+                        self._indicator(rows, row, cells, last_measure)
+                    continue
+                last_measure = None
+                continue
+            last_measure = node if node.level == 3 else None
+        check.problems.extend(rows.problems)
+        self._compare_nodes()
+
+    def _is_indicator_only(self, cells: dict[str, Cell]) -> bool:
+        filled = {k for k, c in cells.items() if c.value is not None and str(c.value).strip()}
+        return bool(filled) and filled <= set(_INDICATOR_KEYS) | {
+            c.key for c in PLAN.columns if c.info}
+
+    def _node(self, rows: SheetRows, row: int, cells: dict[str, Cell]) -> NodeRow | None:
+        """Parse one outline row; ``None`` (with problems recorded) if it is not one."""
+        try:
+            number = reading.text(cells.get("number"), NUMBER_LENGTH + 5).rstrip(".")
+        except CellError as error:
+            rows.problem(row, "number", str(error))
+            return None
+        if not number:
+            if not self._is_indicator_only(cells):
+                rows.problem(row, "number", _("Die Nummer fehlt. Jede Zeile braucht eine "
+                                              "Nummer, z. B. 2 (Handlungsfeld), 2.3 (Ziel) "
+                                              "oder 2.3.1 (Maßnahme)."))
+            return None
+        parts = number.split(".")
+        if len(number) > NUMBER_LENGTH or any(not p or " " in p for p in parts) \
+                or len(parts) > 3:
+            rows.problem(row, "number", _(
+                "„%(number)s“ ist keine gültige Nummer: höchstens drei Ebenen, durch Punkte "
+                "getrennt, z. B. 2.3.1.", number=number))
+            return None
+        if number in self.by_number:
+            rows.problem(row, "number", _(
+                "Die Nummer %(number)s steht schon in Zeile %(other)d. Jede Nummer darf nur "
+                "einmal vorkommen.", number=number, other=self.by_number[number].row))
+            return None
+        node = NodeRow(row=row, level=len(parts), number=number, values={"number": number})
+        self.by_number[number] = node
+        self._node_values(rows, row, cells, node)
+        if node.level > 1 and node.parent_number not in self.by_number \
+                and self._existing(node.parent_number) is None:
+            parent_level = LEVELS[node.level - 1]
+            rows.problem(row, "number", _(
+                "Zu %(level)s %(number)s fehlt die übergeordnete Zeile %(parent)s "
+                "(%(parent_level)s). Sie muss weiter oben stehen oder in hki schon "
+                "vorhanden sein.", level=LEVELS[node.level], number=number,
+                parent=node.parent_number, parent_level=parent_level))
+        node.existing = self._existing(number)
+        self.check.nodes.append(node)
+        if node.level == 3:
+            self._indicator(rows, row, cells, node, optional=True)
+        return node
+
+    def _existing(self, number: str) -> Field | Goal | Measure | None:
+        parts = number.split(".")
+        key = "\x00".join(".".join(parts[:i + 1]) for i in range(len(parts)))
+        return self.existing.get(key)
+
+    def _cell(self, rows: SheetRows, row: int, key: str, read: Callable[[], Any]) -> Any:
+        """Run one cell's reader; a problem is recorded and ``None`` returned on error."""
+        try:
+            return read()
+        except CellError as error:
+            rows.problem(row, key, str(error))
+            return None
+
+    def _node_values(self, rows: SheetRows, row: int, cells: dict[str, Cell],
+                     node: NodeRow) -> None:
+        get = cells.get
+        title = self._cell(rows, row, "title", lambda: reading.text(get("title"), TITLE_LENGTH))
+        if title == "":
+            rows.problem(row, "title", _("Der Titel fehlt."))
+        description = self._cell(rows, row, "description",
+                                 lambda: reading.text(get("description"), TEXT_LENGTH))
+        node.values.update(title=title or "", description=description or "")
+        if node.level < 3:
+            for key in ("lead", "partners", "target_groups", "start", "end", "priority",
+                        "funding_note", "budget"):
+                if key in cells and cells[key].value not in (None, ""):
+                    rows.problem(row, key, _(
+                        "Diese Angabe gehört zu Maßnahmen; bei einem %(level)s bleibt die "
+                        "Spalte leer.", level=LEVELS[node.level]))
+            return
+        lead = self._cell(rows, row, "lead", lambda: reading.text(get("lead"), NAME_LENGTH))
+        if lead == "":
+            rows.problem(row, "lead", _("Die Federführung fehlt: Jede Maßnahme hat genau "
+                                        "eine federführende Organisation."))
+        elif lead:
+            self._organisation(rows, row, "lead", lead)
+            node.lead = lead
+        partners = self._cell(rows, row, "partners",
+                              lambda: reading.names(get("partners"), NAME_LENGTH)) or []
+        for name in partners:
+            self._organisation(rows, row, "partners", name)
+        node.partners = [p for p in partners if p != lead]
+        node.target_groups = self._cell(
+            rows, row, "target_groups",
+            lambda: reading.names(get("target_groups"), NAME_LENGTH)) or []
+        for name in node.target_groups:
+            if name not in self.groups:
+                self.groups.add(name)
+                self.check.changes.append(Change("neu", "Zielgruppe", name))
+        start = self._cell(rows, row, "start", lambda: reading.day(get("start")))
+        if start is None and not _has_problem(rows, row, "start"):
+            rows.problem(row, "start", _("Der Beginn fehlt (TT.MM.JJJJ oder MM.JJJJ)."))
+        end = self._cell(rows, row, "end", lambda: _end(get("end")))
+        if start and end and end < start:
+            rows.problem(row, "end", _("Das Ende (%(end)s) liegt vor dem Beginn (%(start)s).",
+                                       end=datum(end), start=datum(start)))
+        priority_text = self._cell(rows, row, "priority",
+                                   lambda: reading.text(get("priority"), 50))
+        priority = None
+        if priority_text == "":
+            rows.problem(row, "priority", _("Die Priorität fehlt (hoch, mittel oder niedrig)."))
+        elif priority_text:
+            priority = self._cell(rows, row, "priority", lambda: _word(priority_text, Priority))
+        funding = self._cell(rows, row, "funding_note",
+                             lambda: reading.text(get("funding_note"), TEXT_LENGTH))
+        budget = self._cell(rows, row, "budget",
+                            lambda: reading.whole(get("budget"), 0, None, _("Das Budget")))
+        node.values.update(start_date=start, end_date=end, priority=priority,
+                           funding_note=funding or "", budget_eur=budget)
+
+    def _indicator(self, rows: SheetRows, row: int, cells: dict[str, Cell], node: NodeRow,
+                   optional: bool = False) -> None:
+        get = cells.get
+        if optional and not any(k in cells and cells[k].value not in (None, "")
+                                for k in _INDICATOR_KEYS):
+            return
+        name = self._cell(rows, row, "indicator",
+                          lambda: reading.text(get("indicator"), TITLE_LENGTH))
+        if name == "":
+            rows.problem(row, "indicator", _("Die Bezeichnung des Indikators fehlt."))
+            return
+        if any(i.values["name"] == name for i in node.indicators):
+            rows.problem(row, "indicator", _("Den Indikator „%(name)s“ hat die Maßnahme schon "
+                                             "weiter oben.", name=name))
+            return
+        values = {
+            "name": name,
+            "unit": self._cell(rows, row, "unit", lambda: reading.text(get("unit"), 100)),
+            "baseline_value": self._cell(rows, row, "baseline",
+                                         lambda: reading.number(get("baseline"))),
+            "baseline_date": self._cell(rows, row, "baseline_date",
+                                        lambda: reading.day(get("baseline_date"))),
+            "target_value": self._cell(rows, row, "target",
+                                       lambda: reading.number(get("target"))),
+            "target_date": self._cell(rows, row, "target_date",
+                                      lambda: reading.day(get("target_date"), month_end=True)),
+            "data_source": self._cell(rows, row, "data_source",
+                                      lambda: reading.text(get("data_source"), 300)),
+        }
+        values["unit"] = values["unit"] or ""
+        values["data_source"] = values["data_source"] or ""
+        node.indicators.append(IndicatorRow(row, values))
+
+    def _compare_nodes(self) -> None:
+        """Say what each row creates or changes; rows equal to hki change nothing."""
+        for node in self.check.nodes:
+            entity = LEVELS[node.level]
+            label = f"{node.number} {node.values.get('title', '')}"
+            if node.existing is None:
+                news = tuple(_("Indikator „%(name)s“", name=i.values["name"])
+                             for i in node.indicators)
+                self.check.changes.append(Change("neu", entity, label, news))
+                continue
+            details = list(self._differences(node.existing, _own_values(node)))
+            if isinstance(node.existing, Measure):
+                details.extend(_relation_changes(node, node.existing))
+                for indicator in node.indicators:
+                    old = next((i for i in node.existing.indicators
+                                if i.name == indicator.values["name"] and i.archived_at is None),
+                               None)
+                    if old is None:
+                        details.append(_("Indikator „%(name)s“ neu",
+                                         name=indicator.values["name"]))
+                    else:
+                        details.extend(
+                            f"{indicator.values['name']}: {d}"
+                            for d in self._differences(old, indicator.values))
+            if details:
+                self.check.changes.append(Change("geändert", entity, label, tuple(details)))
+            else:
+                self.check.unchanged += 1
+
+    # --- Sachstände ---------------------------------------------------------------
+
+    def _answers(self) -> None:
+        worksheet = reading.find_sheet(self.book, STATUS)
+        if worksheet is None:
+            return
+        rows, records = reading.read_records(worksheet, STATUS, ("measure", "as_of", "status"))
+        parsed: list[AnswerRow] = []
+        for row, cells in records:
+            if not any(k in cells and cells[k].value not in (None, "") for k in _ANSWER_KEYS):
+                self.check.unanswered += 1
+                continue
+            answer = self._answer(rows, row, cells)
+            if answer is not None:
+                parsed.append(answer)
+        self._check_answers(rows, parsed)
+        self.check.problems.extend(rows.problems)
+
+    def _answer(self, rows: SheetRows, row: int, cells: dict[str, Cell]) -> AnswerRow | None:
+        get = cells.get
+        before = len(rows.problems)
+        number = self._cell(rows, row, "measure",
+                            lambda: reading.text(get("measure"), NUMBER_LENGTH + 5))
+        number = (number or "").rstrip(".")
+        if not number and not _has_problem(rows, row, "measure"):
+            rows.problem(row, "measure", _("Die Nummer der Maßnahme fehlt."))
+        elif number and not self._measure_known(number):
+            rows.problem(row, "measure", _(
+                "Eine Maßnahme %(number)s gibt es in diesem Plan nicht.", number=number))
+        as_of = self._cell(rows, row, "as_of", lambda: reading.day(get("as_of")))
+        if as_of is None and not _has_problem(rows, row, "as_of"):
+            rows.problem(row, "as_of", _("Das Datum fehlt: Welchen Tag beschreibt der "
+                                         "Sachstand (TT.MM.JJJJ)?"))
+        elif as_of is not None and as_of > local_today():
+            rows.problem(row, "as_of", _("Der %(day)s liegt in der Zukunft. Ein Sachstand "
+                                         "beschreibt einen Tag, der schon war.",
+                                         day=datum(as_of)))
+        status_text = self._cell(rows, row, "status", lambda: reading.text(get("status"), 50))
+        status = None
+        if status_text == "":
+            rows.problem(row, "status", _("Der Umsetzungsstand fehlt."))
+        elif status_text:
+            status = self._cell(rows, row, "status", lambda: _word(status_text, Status))
+        progress = self._cell(rows, row, "progress",
+                              lambda: reading.whole(get("progress"), 0, 100, _("Der Fortschritt")))
+        note = self._cell(rows, row, "note", lambda: reading.text(get("note"), NOTE_MAX))
+        if len(rows.problems) > before or as_of is None or status is None:
+            return None
+        return AnswerRow(row, number, as_of, status, progress, note or "")
+
+    def _measure_known(self, number: str) -> bool:
+        node = self.by_number.get(number)
+        if node is not None:
+            return node.level == 3
+        return isinstance(self._existing(number), Measure)
+
+    def _check_answers(self, rows: SheetRows, answers: list[AnswerRow]) -> None:
+        """Status rules per measure in date order; duplicates and known answers skipped."""
+        existing = self._counted_updates()
+        seen: dict[tuple[str, date], int] = {}
+        for answer in sorted(answers, key=lambda a: (a.number, a.as_of, a.row)):
+            key = (answer.number, answer.as_of)
+            if key in seen:
+                rows.problem(answer.row, "as_of", _(
+                    "Für Maßnahme %(number)s gibt es schon in Zeile %(other)d einen Sachstand "
+                    "vom %(day)s.", number=answer.number, other=seen[key],
+                    day=datum(answer.as_of)))
+                continue
+            seen[key] = answer.row
+            measure = self._existing(answer.number)
+            node = self.by_number.get(answer.number)
+            end = node.values.get("end_date") if node else getattr(measure, "end_date", None)
+            known = existing.get(answer.number, [])
+            earlier = [u for u in known if u[0] <= answer.as_of]
+            previous = max(earlier, key=lambda u: u[0])[1] if earlier else None
+            checked = check_update(answer.status, answer.progress, answer.note,
+                                   finite=end is not None, previous=previous)
+            for name, message in checked.errors.items():
+                rows.problem(answer.row, name if name in ("progress", "note") else "status",
+                             message)
+            if checked.errors:
+                continue
+            answer.progress = checked.progress
+            same = (answer.as_of, answer.status, answer.progress, answer.note)
+            if same in {(u[0], u[1], u[2], u[3]) for u in known}:
+                self.check.unchanged += 1
+                continue
+            known.append(same)
+            existing[answer.number] = known
+            self.check.answers.append(answer)
+            self.check.changes.append(Change(
+                "neu", "Sachstand", f"{answer.number} {_('vom')} {datum(answer.as_of)}",
+                (f"{answer.status.label}" + (f", {answer.progress} %"
+                                             if answer.progress is not None else ""),)))
+
+    def _counted_updates(self) -> dict[str, list[tuple[date, Status, int | None, str]]]:
+        """The counted updates of the plan's measures, by measure number."""
+        numbers = {m.id: n.rsplit("\x00", 1)[-1] for n, m in self.existing.items()
+                   if isinstance(m, Measure)}
+        if not numbers:
+            return {}
+        result: dict[str, list[tuple[date, Status, int | None, str]]] = {}
+        stmt = select(StatusUpdate).where(StatusUpdate.measure_id.in_(numbers), counted())
+        for u in self.session.scalars(stmt):
+            result.setdefault(numbers[u.measure_id], []).append(
+                (u.as_of, u.status, u.progress, u.note))
+        return result
+
+
+def _has_problem(rows: SheetRows, row: int, key: str) -> bool:
+    letter = rows.letters.get(key)
+    return any(p.row == row and p.column == letter for p in rows.problems)
+
+
+def _end(cell: Cell | None) -> date | None:
+    if cell is not None and isinstance(cell.value, str) and \
+            header_key(cell.value) == header_key(ONGOING_END):
+        return None
+    return reading.day(cell, month_end=True)
+
+
+def _own_values(node: NodeRow) -> dict[str, Any]:
+    return {k: v for k, v in node.values.items() if k != "number"}
+
+
+def _relation_changes(node: NodeRow, measure: Measure) -> list[str]:
+    details = []
+    if node.lead and node.lead != measure.lead.name:
+        details.append(f"{_('Federführung')}: {measure.lead.name} → {node.lead}")
+    for label, old, new in ((_("Kooperationspartner"), [p.name for p in measure.partners],
+                             node.partners),
+                            (_("Zielgruppen"), [t.name for t in measure.target_groups],
+                             node.target_groups)):
+        if sorted(old) != sorted(new):
+            details.append(f"{label}: {'; '.join(sorted(old)) or '–'} → "
+                           f"{'; '.join(sorted(new)) or '–'}")
+    return details
+
+
+_LABELS = {
+    "title": "Titel", "city": "Kommune", "owner_unit": "Herausgeber",
+    "description": "Beschreibung", "valid_from": "Gültig ab", "valid_to": "Gültig bis",
+    "state": "Stand", "adopted_on": "Beschlossen am", "adoption_paper_ref": "Vorlage",
+    "start_date": "Beginn", "end_date": "Ende", "priority": "Priorität",
+    "funding_note": "Finanzierung", "budget_eur": "Budget", "name": "Bezeichnung",
+    "unit": "Einheit", "baseline_value": "Ausgangswert", "baseline_date": "Ausgangsdatum",
+    "target_value": "Zielwert", "target_date": "Zieldatum", "data_source": "Datenquelle",
+}
+
+
+def _label_of(key: str) -> str:
+    return _LABELS.get(key, key)
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, date):
+        return datum(value)
+    if isinstance(value, LabelledEnum):
+        return str(value.label)
+    text = str(_comparable(value))
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+# --- Writing ------------------------------------------------------------------------
+
+
+def _moment(day: date) -> datetime:
+    """Midnight at the start of a local day, in UTC."""
+    return datetime.combine(day, time(0), tzinfo=local_zone()).astimezone(UTC)
+
+
+def apply_import(session: AnySession, check: ImportCheck, author: User | None) -> DataImport:
+    """Write what ``check`` found, in the caller's transaction (which commits once).
+
+    A new plan's tree counts from its adoption (else its start), as if it had been kept in
+    hki all along, so reports for earlier Stichtage show it; everything else counts from
+    now. Status answers are written by ``author`` and, as a coordinator's, count at once.
+    """
+    if not check.ok:
+        raise ValueError("an import with problems cannot be applied")
+    if check.answers and author is None:
+        raise ValueError("status answers need an author")
+    organisations = {o.name: o for o in session.scalars(select(Organisation))}
+    for name in check.new_organisations:
+        organisations[name] = Organisation(name=name)
+        session.add(organisations[name])
+    groups = {t.name: t for t in session.scalars(select(TargetGroup))}
+    plan = check.plan
+    if plan is None:
+        values = dict(check.concept)
+        values.setdefault("state", PlanState.ADOPTED if values.get("adopted_on")
+                          else PlanState.DRAFT)
+        plan = Plan(**values)
+        session.add(plan)
+        moment = _moment(values.get("adopted_on") or values["valid_from"])
+    else:
+        for key, value in check.concept.items():
+            setattr(plan, key, value)
+        moment = None
+    written: dict[str, Field | Goal | Measure] = {}
+    with effective_from(moment) if moment else nullcontext():
+        for node in check.nodes:
+            written[node.number] = _write_node(session, plan, node, written, organisations,
+                                               groups)
+        session.flush()
+    for answer in check.answers:
+        measure = written.get(answer.number) or check.measures.get(answer.number)
+        if not isinstance(measure, Measure) or author is None:  # the check rules it out
+            raise ValueError(f"measure {answer.number} not found")
+        update, _values = build_update(measure, author, as_of=answer.as_of,
+                                       status=answer.status, progress=answer.progress,
+                                       note=answer.note)
+        session.add(update)
+    record = DataImport(filename=check.filename[:255], sha256=check.sha256, plan=plan,
+                        imported_by=author, summary=check.summary())
+    session.add(record)
+    session.flush()
+    return record
+
+
+def _write_node(session: AnySession, plan: Plan, node: NodeRow,
+                written: dict[str, Field | Goal | Measure],
+                organisations: dict[str, Organisation],
+                groups: dict[str, TargetGroup]) -> Field | Goal | Measure:
+    values: dict[str, Any] = dict(node.values)
+    if node.level == 3:
+        values["lead"] = organisations[node.lead]
+        values["partners"] = [organisations[p] for p in node.partners]
+        values["target_groups"] = [_group(session, groups, t) for t in node.target_groups]
+    target = node.existing
+    if target is None:
+        parent: Any = plan if node.level == 1 else written.get(node.parent_number) or \
+            _parent(plan, node.parent_number)
+        children = {1: "fields", 2: "goals", 3: "measures"}[node.level]
+        siblings = getattr(parent, children)
+        values["position"] = max((s.position for s in siblings), default=-1) + 1
+        kinds: dict[int, type[Field] | type[Goal] | type[Measure]] = {
+            1: Field, 2: Goal, 3: Measure}
+        target = kinds[node.level](**values)
+        siblings.append(target)
+    else:
+        for key, value in values.items():
+            if key != "number" and _differs(getattr(target, key), value):
+                setattr(target, key, value)
+    if isinstance(target, Measure):
+        for indicator in node.indicators:
+            old = next((i for i in target.indicators
+                        if i.name == indicator.values["name"] and i.archived_at is None), None)
+            if old is None:
+                position = max((i.position for i in target.indicators), default=-1) + 1
+                target.indicators.append(Indicator(position=position, **indicator.values))
+            else:
+                for key, value in indicator.values.items():
+                    if getattr(old, key) != value:
+                        setattr(old, key, value)
+    return target
+
+
+def _differs(old: Any, new: Any) -> bool:
+    """Lists of related objects are equal whatever their order."""
+    if isinstance(old, list) and isinstance(new, list):
+        return {id(o) for o in old} != {id(n) for n in new}
+    return bool(old != new)
+
+
+def _parent(plan: Plan, number: str) -> Field | Goal:
+    """An existing field or goal by number (the check made sure there is one)."""
+    parts = number.split(".")
+    field_ = next(f for f in plan.fields if f.number == parts[0] and f.archived_at is None)
+    if len(parts) == 1:
+        return field_
+    return next(g for g in field_.goals if g.number == number and g.archived_at is None)
+
+
+def _group(session: AnySession, groups: dict[str, TargetGroup], name: str) -> TargetGroup:
+    if name not in groups:
+        groups[name] = TargetGroup(name=name)
+        session.add(groups[name])
+    return groups[name]

@@ -1,0 +1,368 @@
+"""Opening an uploaded workbook safely and reading its cells into plain values.
+
+Everything a user can get wrong about the *file* (wrong type, password, damage, size) is
+found here and said in German; everything about a *cell* comes back as a :class:`Problem`
+naming sheet, row and column. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, cast
+
+from flask_babel import gettext as _
+from openpyxl import load_workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from hki.plan.forms import parse_german_float
+from hki.transfer.sheets import Sheet, header_key
+
+#: Rows per sheet; a plan has hundreds, a history some thousands. More is a wrong file.
+MAX_ROWS = 20_000
+#: Unpacked size of the whole file; protects against "zip bombs".
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+#: The start of every OLE2 compound file: old .xls, and password-protected .xlsx.
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: Stream name of an encrypted Office document inside its OLE2 wrapper (UTF-16LE).
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+
+
+class FileProblemError(ValueError):
+    """The file as a whole cannot be read; the message says why, in German."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in the file, where it is, and whether it stops the import."""
+
+    message: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    header: str | None = None
+    #: Warnings are shown but do not stop the import (e.g. an unknown column).
+    blocking: bool = True
+
+    @property
+    def place(self) -> str:
+        """"Blatt „Plan“, Zeile 7, Spalte D (Federführung)" – as much as is known."""
+        parts = []
+        if self.sheet:
+            parts.append(_("Blatt „%(sheet)s“", sheet=self.sheet))
+        if self.row:
+            parts.append(_("Zeile %(row)d", row=self.row))
+        if self.column:
+            label = _("Spalte %(column)s", column=self.column)
+            parts.append(f"{label} ({self.header})" if self.header else label)
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        return f"{self.place}: {self.message}" if self.place else self.message
+
+
+def open_workbook(data: bytes) -> Workbook:
+    """Load an .xlsx file, or raise :class:`FileProblemError` saying what is wrong with it."""
+    if data.startswith(OLE2_MAGIC):
+        if ENCRYPTED_STREAM in data:
+            raise FileProblemError(_(
+                "Die Datei ist mit einem Kennwort geschützt. Bitte öffnen Sie sie in Excel, "
+                "entfernen Sie den Kennwortschutz (Datei → Informationen → Arbeitsmappe "
+                "schützen) und laden Sie sie erneut hoch."))
+        raise FileProblemError(_(
+            "Das ist eine Datei im alten Excel-Format (.xls). Bitte speichern Sie sie in Excel "
+            "als „Excel-Arbeitsmappe (.xlsx)“ und laden Sie sie erneut hoch."))
+    if not data.startswith(b"PK"):
+        raise FileProblemError(_(
+            "Das ist keine Excel-Datei (.xlsx). Bitte laden Sie eine Arbeitsmappe im Format "
+            ".xlsx hoch, am besten auf Grundlage der Vorlage."))
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise _damaged() from error
+    if "xl/workbook.xml" not in names:
+        raise FileProblemError(_(
+            "Die Datei ist keine Excel-Arbeitsmappe (vielleicht ein Word- oder "
+            "PowerPoint-Dokument). Bitte laden Sie eine .xlsx-Datei hoch."))
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise FileProblemError(_("Die Datei ist zu groß (entpackt über %(mb)d MB).",
+                                 mb=MAX_UNPACKED_BYTES // 2**20))
+    _check_row_counts(data)
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about Excel features it does not read (e.g. slicers); harmless.
+            warnings.simplefilter("ignore")
+            return load_workbook(io.BytesIO(data), data_only=False, rich_text=False)
+    except Exception as error:  # openpyxl raises many kinds on damaged XML
+        raise _damaged() from error
+
+
+def _damaged() -> FileProblemError:
+    return FileProblemError(_(
+        "Die Datei ist beschädigt und lässt sich nicht lesen. Bitte öffnen Sie sie in Excel, "
+        "speichern Sie sie erneut als .xlsx und laden Sie sie noch einmal hoch."))
+
+
+def _check_row_counts(data: bytes) -> None:
+    """Refuse sheets with too many filled rows before loading the whole file into memory."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:
+        raise _damaged() from error
+    try:
+        for sheet in book.worksheets:
+            filled = 0
+            for values in sheet.iter_rows(values_only=True):
+                if any(v is not None and str(v).strip() for v in values):
+                    filled += 1
+                    if filled > MAX_ROWS:
+                        raise FileProblemError(_(
+                            "Das Blatt „%(sheet)s“ hat mehr als %(max)s ausgefüllte Zeilen. So "
+                            "viele kann hki nicht auf einmal einlesen; bitte teilen Sie die "
+                            "Datei auf oder prüfen Sie, ob es die richtige Datei ist.",
+                            sheet=sheet.title, max=f"{MAX_ROWS:,}".replace(",", ".")))
+    except FileProblemError:
+        raise
+    except Exception as error:
+        raise _damaged() from error
+    finally:
+        book.close()
+
+
+def find_sheet(book: Workbook, sheet: Sheet) -> Worksheet | None:
+    """The worksheet for ``sheet``, matched loosely by name."""
+    wanted = header_key(sheet.name)
+    for worksheet in book.worksheets:
+        if header_key(worksheet.title) == wanted:
+            return worksheet
+    return None
+
+
+@dataclass
+class SheetRows:
+    """The records of one sheet: each row's cells by column key, with their problems."""
+
+    sheet: Sheet
+    title: str
+    header_row: int
+    #: Column key → column letter, for the columns found.
+    letters: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, row: int | None, key: str | None, message: str,
+                blocking: bool = True) -> Problem:
+        """Record a problem at a row and column of this sheet."""
+        column = self.sheet.column(key) if key else None
+        found = Problem(message, self.title, row, self.letters.get(key) if key else None,
+                        column.header if column else None, blocking)
+        self.problems.append(found)
+        return found
+
+
+Records = list[tuple[int, dict[str, Cell]]]
+
+
+def read_records(worksheet: Worksheet, sheet: Sheet,
+                 required: tuple[str, ...]) -> tuple[SheetRows, Records]:
+    """Map the header row to columns and return each non-empty row's cells by column key.
+
+    Header problems (missing, unknown or repeated columns) and merged cells are recorded;
+    unknown columns are reported as warnings, their content is not imported.
+    """
+    rows = cast(Iterator[tuple[Cell, ...]], worksheet.iter_rows())
+    header_cells: tuple[Cell, ...] = ()
+    header_row = 0
+    for cells in rows:
+        if any(_filled(c) for c in cells):
+            header_cells, header_row = cells, cells[0].row or 0
+            break
+    result = SheetRows(sheet, worksheet.title, header_row)
+    if not header_cells:
+        result.problem(None, None, _("Das Blatt ist leer. In der ersten Zeile stehen die "
+                                     "Spaltenüberschriften, darunter je Zeile ein Eintrag."))
+        return result, []
+    by_header = {header_key(c.header): c for c in sheet.columns}
+    by_header.update({header_key(a): c for c in sheet.columns for a in c.aliases})
+    positions: dict[str, int] = {}
+    for index, cell in enumerate(header_cells):
+        if not _filled(cell):
+            continue
+        text = str(cell.value).strip()
+        letter = get_column_letter(index + 1)
+        column = by_header.get(header_key(text))
+        if column is None:
+            result.problems.append(Problem(
+                _("Die Spalte „%(header)s“ ist unbekannt; ihr Inhalt wird nicht übernommen.",
+                  header=text), result.title, header_row, letter, None, blocking=False))
+        elif column.key in positions:
+            result.problems.append(Problem(
+                _("Die Spalte „%(header)s“ kommt zweimal vor. Bitte löschen Sie eine davon.",
+                  header=column.header), result.title, header_row, letter, None))
+        else:
+            positions[column.key] = index
+            result.letters[column.key] = letter
+    for key in required:
+        if key not in positions:
+            result.problems.append(Problem(
+                _("Die Spalte „%(header)s“ fehlt. Bitte fügen Sie sie hinzu (siehe Vorlage).",
+                  header=sheet.column(key).header), result.title, header_row))
+    _merged(worksheet, result)
+    records: Records = []
+    for cells in rows:
+        if not any(_filled(c) for c in cells):
+            continue
+        record = {key: cells[i] for key, i in positions.items() if i < len(cells)}
+        records.append((cells[0].row or 0, record))
+    return result, records
+
+
+def _filled(cell: Cell) -> bool:
+    return cell.value is not None and str(cell.value).strip() != ""
+
+
+def _merged(worksheet: Worksheet, result: SheetRows) -> None:
+    """Merged cells hold one value for several rows; hki needs it in each, so it refuses."""
+    for cells in worksheet.merged_cells.ranges:
+        result.problems.append(Problem(
+            _("Die Zellen %(range)s sind verbunden. Bitte heben Sie die Verbindung auf "
+              "(Start → Verbinden und zentrieren) und tragen Sie den Wert in jede Zeile ein.",
+              range=cells.coord), result.title, cells.min_row, get_column_letter(cells.min_col)))
+
+
+class CellError(ValueError):
+    """A cell's content is not what its column needs; the message says what to write."""
+
+
+def raw(cell: Cell | None) -> Any:
+    """A cell's value; formulas and Excel errors are refused (hki needs values)."""
+    if cell is None or cell.value is None:
+        return None
+    if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
+        raise CellError(_(
+            "Die Zelle enthält eine Formel. Bitte ersetzen Sie sie durch ihren Wert (Kopieren, "
+            "dann Einfügen → Werte)."))
+    if cell.data_type == "e":
+        raise CellError(_("Die Zelle enthält den Excel-Fehler %(error)s.", error=cell.value))
+    if isinstance(cell.value, str):
+        return cell.value.strip() or None
+    return cell.value
+
+
+def text(cell: Cell | None, limit: int) -> str:
+    """Text of at most ``limit`` characters (numbers are taken as written)."""
+    value = raw(cell)
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        raise CellError(_("Excel hat den Eintrag als Datum gelesen. Bitte formatieren Sie die "
+                          "Zelle als Text und tragen Sie ihn erneut ein."))
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    result = str(value).strip()
+    if len(result) > limit:
+        raise CellError(_("Der Text ist zu lang (%(n)d Zeichen, höchstens %(max)d).",
+                          n=len(result), max=limit))
+    return result
+
+
+_DAY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+_MONTH = re.compile(r"^(\d{1,2})[./](\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def day(cell: Cell | None, *, month_end: bool = False) -> date | None:
+    """A date: an Excel date, TT.MM.JJJJ, JJJJ-MM-TT, or a month MM.JJJJ.
+
+    A month means its first day, or with ``month_end`` its last day (for planned ends).
+    """
+    value = raw(cell)
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    written = str(value).strip()
+    try:
+        if match := _DAY.match(written):
+            return date(int(match[3]), int(match[2]), int(match[1]))
+        if match := _ISO.match(written):
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        if match := _MONTH.match(written):
+            first = date(int(match[2]), int(match[1]), 1)
+            if not month_end:
+                return first
+            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+            return date.fromordinal(following.toordinal() - 1)
+    except ValueError:
+        pass
+    raise CellError(_("„%(value)s“ ist kein gültiges Datum. Bitte schreiben Sie TT.MM.JJJJ, "
+                      "z. B. 31.12.2025.", value=written))
+
+
+def number(cell: Cell | None) -> float | None:
+    """A number, also written the German way (1.234,5)."""
+    value = raw(cell)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise CellError(_("Bitte tragen Sie eine Zahl ein."))
+    if isinstance(value, int | float):
+        return float(value)
+    parsed = parse_german_float(str(value))
+    if parsed is None:
+        raise CellError(_("„%(value)s“ ist keine Zahl. Bitte schreiben Sie z. B. 1.250 oder "
+                          "12,5.", value=value))
+    return parsed
+
+
+def whole(cell: Cell | None, low: int, high: int | None, what: str) -> int | None:
+    """A whole number between ``low`` and ``high``; a percentage-formatted cell counts ×100."""
+    value = number(cell)
+    if value is None:
+        return None
+    if cell is not None and "%" in (cell.number_format or "") and isinstance(cell.value,
+                                                                          int | float):
+        value *= 100
+    value = round(value, 6)
+    if not value.is_integer():
+        raise CellError(_("%(what)s ist eine ganze Zahl.", what=what))
+    result = int(value)
+    if result < low or (high is not None and result > high):
+        if high is None:
+            raise CellError(_("%(what)s darf nicht negativ sein.", what=what))
+        raise CellError(_("%(what)s liegt zwischen %(low)d und %(high)d; hier steht "
+                          "%(value)d.", what=what, low=low, high=high, value=result))
+    return result
+
+
+def names(cell: Cell | None, limit: int) -> list[str]:
+    """Several names in one cell, separated by semicolons or line breaks; each once."""
+    value = text(cell, 10 * limit)
+    found = [n.strip() for n in re.split(r"[;\n]", value) if n.strip()]
+    for name in found:
+        if len(name) > limit:
+            raise CellError(_("Der Name „%(name)s…“ ist zu lang (höchstens %(max)d Zeichen).",
+                              name=name[:40], max=limit))
+    return list(dict.fromkeys(found))
+
+
+def cells_of(records: list[tuple[int, dict[str, Cell]]],
+             keys: tuple[str, ...]) -> Iterator[tuple[int, dict[str, Cell]]]:
+    """Rows that have something in at least one of ``keys`` (the rest is only information)."""
+    for row, cells in records:
+        if any(_filled(cells[k]) for k in keys if k in cells):
+            yield row, cells
+

@@ -1,0 +1,423 @@
+"""Writing tables to .xlsx (openpyxl) and CSV, and the tables hki exports.
+
+Every export is a list of :class:`Table`; the same table becomes a worksheet or a CSV file.
+CSV is UTF-8 with BOM and semicolons, as German Excel expects. Text that a spreadsheet
+would take for a formula is stored as text in .xlsx and defused with an apostrophe in CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from hki.extensions import db
+from hki.i18n import datum, local_zone
+from hki.plan.history import MeasureAsOf, PlanAsOf, plan_as_of
+from hki.transfer.sheets import (
+    CONCEPT,
+    CONCEPT_ROWS,
+    EXPLANATION,
+    LIST_SEPARATOR,
+    ONGOING_END,
+    ORGANISATIONS,
+    PLAN,
+    STATUS,
+    Sheet,
+)
+from hki.updates.models import StatusUpdate, UpdateReview
+from hki.updates.queries import RECENCY, counted, current_updates_of
+from hki.vocab import Priority, Status
+
+#: Rows of the template that get drop-down lists (well beyond any real plan).
+VALIDATED_ROWS = 5000
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_TYPE = "text/csv; charset=utf-8"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Table:
+    """A sheet: headers with widths, rows of plain values, and drop-down lists by column."""
+
+    name: str
+    headers: list[tuple[str, int]]
+    rows: list[list[Any]] = field(default_factory=list)
+    #: Column index → allowed words (a drop-down in Excel).
+    choices: dict[int, list[str]] = field(default_factory=dict)
+    #: Column indexes whose cells are text even if they look like numbers (numbers "1.2").
+    text_columns: tuple[int, ...] = ()
+    #: Whether the first row holds headers (the explanation sheet has none).
+    has_header: bool = True
+
+    @classmethod
+    def of(cls, sheet: Sheet, rows: list[list[Any]] | None = None) -> Table:
+        """A table with the columns of one of the import's sheets."""
+        return cls(sheet.name, [(c.header, c.width) for c in sheet.columns], rows or [])
+
+
+def _local(moment: datetime) -> datetime:
+    """Excel knows no time zones: local wall time, without zone."""
+    return moment.astimezone(local_zone()).replace(tzinfo=None)
+
+
+def to_xlsx(tables: Sequence[Table]) -> bytes:
+    """Write the tables as one workbook, headers bold and frozen, with drop-down lists."""
+    book = Workbook()
+    book.remove(book.active)  # type: ignore[arg-type]
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDDDDD")
+    for table in tables:
+        sheet = book.create_sheet(table.name)
+        if table.has_header:
+            sheet.append([h for h, _w in table.headers])
+            for cell in sheet[1]:
+                cell.font, cell.fill = bold, fill
+            sheet.freeze_panes = "A2"
+        for row in table.rows:
+            sheet.append([_xlsx_value(v) for v in row])
+        for index, (_header, width) in enumerate(table.headers, start=1):
+            letter = get_column_letter(index)
+            sheet.column_dimensions[letter].width = width
+            if index - 1 in table.text_columns:
+                for cell in sheet[letter][1:VALIDATED_ROWS]:
+                    cell.number_format = "@"
+        _typed(sheet)
+        last = max(VALIDATED_ROWS, len(table.rows) + 1)
+        for index, words in table.choices.items():
+            letter = get_column_letter(index + 1)
+            check = DataValidation(type="list", formula1='"' + ",".join(words) + '"',
+                                   allow_blank=True, showErrorMessage=True,
+                                   errorTitle=_("Ungültiger Eintrag"),
+                                   error=_("Bitte wählen Sie einen Eintrag aus der Liste."))
+            check.add(f"{letter}2:{letter}{last}")
+            sheet.add_data_validation(check)
+        if table.has_header and table.rows:
+            sheet.auto_filter.ref = sheet.dimensions
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, str) and "\n" in cell.value:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _local(value)
+    return value
+
+
+def _typed(sheet: Any) -> None:
+    """Dates as TT.MM.JJJJ; text that starts like a formula stays text."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, datetime):
+                cell.number_format = "DD.MM.YYYY HH:MM"
+            elif isinstance(cell.value, date):
+                cell.number_format = "DD.MM.YYYY"
+            elif cell.data_type == "f":
+                cell.data_type = "s"
+
+
+def to_csv(table: Table) -> bytes:
+    """One table as CSV: UTF-8 with BOM, semicolons, dates as TT.MM.JJJJ."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    if table.has_header:
+        writer.writerow([h for h, _w in table.headers])
+    for row in table.rows:
+        writer.writerow([_csv_value(v) for v in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return _local(value).strftime("%d.%m.%Y %H:%M")
+    if isinstance(value, date):
+        return datum(value)
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+# --- The tables ---------------------------------------------------------------------
+
+
+def _status_words() -> list[str]:
+    return [str(s.label) for s in Status]
+
+
+def _priority_words() -> list[str]:
+    return [str(p.label) for p in Priority]
+
+
+def explanation(lines: Iterable[str]) -> Table:
+    """The Erläuterung sheet: one paragraph per row, in a wide first column."""
+    return Table(EXPLANATION, [("", 110)], [[line] for line in lines], has_header=False)
+
+
+def _import_explanation(intro: str) -> Table:
+    lines = [intro, "",
+             _("So ist die Datei aufgebaut (jedes Blatt hat oben eine Zeile mit den "
+               "Spaltenüberschriften):"),
+             _("• Konzept: die Eckdaten des Handlungskonzepts. Der Titel ordnet die Datei "
+               "einem Plan in hki zu; für einen neuen Plan sind auch Kommune, Gültig ab und "
+               "Gültig bis Pflicht. Leere Werte lassen einen vorhandenen Plan unverändert."),
+             _("• Organisationen: Namen, die hki noch nicht kennt und anlegen soll. Jede "
+               "Federführung und jeder Kooperationspartner muss in hki oder hier stehen."),
+             _("• Plan: eine Zeile je Handlungsfeld (Nummer 1), Ziel (1.2) und Maßnahme "
+               "(1.2.3), in der Reihenfolge der Gliederung."),
+             _("• Sachstände: je Zeile ein Sachstand einer Maßnahme. Zeilen ohne Datum, "
+               "Umsetzungsstand, Fortschritt und Erläuterung werden übersprungen."),
+             "", _("Spalten des Blatts „Plan“:")]
+    lines += [f"• {c.header}: {c.hint}" for c in PLAN.columns if c.hint]
+    lines += ["", _("Spalten des Blatts „Sachstände“:")]
+    lines += [f"• {c.header}: {c.hint}" for c in STATUS.columns if c.hint]
+    lines += ["", _("Regeln beim Import:"),
+              _("• Erst wird alles geprüft; hki zeigt eine Vorschau mit allem, was neu "
+                "angelegt oder geändert wird, und jede Unstimmigkeit mit Blatt, Zeile und "
+                "Spalte. Geschrieben wird nur, wenn alles stimmt – dann alles auf einmal."),
+              _("• Die Reihenfolge der Spalten ist frei; Groß- und Kleinschreibung und "
+                "Leerzeichen in den Überschriften spielen keine Rolle. Unbekannte Spalten "
+                "werden gemeldet und nicht übernommen."),
+              _("• Zellen mit Formeln, verbundene Zellen und kennwortgeschützte Dateien "
+                "kann hki nicht lesen. Bitte fügen Sie Werte ein."),
+              _("• Umsetzungsstände: %(words)s. Prioritäten: %(priorities)s.",
+                words=", ".join(_status_words()), priorities=", ".join(_priority_words())),
+              _("• Spalten mit „aktuell“, „Titel der Maßnahme“, „Erfasst am/von“ dienen nur "
+                "der Information und werden nicht importiert."),
+              _("• Was in hki schon genauso steht, ändert sich nicht; dieselbe Datei kann "
+                "also ohne Schaden zweimal importiert werden.")]
+    return explanation(lines)
+
+
+def _with_choices(table: Table, sheet: Sheet, choices: dict[str, list[str]],
+                  text_keys: tuple[str, ...]) -> Table:
+    keys = [c.key for c in sheet.columns]
+    table.choices = {keys.index(k): words for k, words in choices.items()}
+    table.text_columns = tuple(keys.index(k) for k in text_keys)
+    return table
+
+
+def _plan_table(rows: list[list[Any]]) -> Table:
+    return _with_choices(Table.of(PLAN, rows), PLAN, {"priority": _priority_words()},
+                         ("number",))
+
+
+def _status_table(rows: list[list[Any]]) -> Table:
+    return _with_choices(Table.of(STATUS, rows), STATUS, {"status": _status_words()},
+                         ("measure",))
+
+
+def _concept_table(plan: PlanAsOf | None, only_title: bool = False) -> Table:
+    values: dict[str, Any] = {}
+    if plan is not None:
+        values = {"title": plan.title, "city": plan.city, "owner_unit": plan.owner_unit,
+                  "description": plan.description, "valid_from": plan.valid_from,
+                  "valid_to": plan.valid_to, "state": str(plan.state.label),
+                  "adopted_on": plan.adopted_on,
+                  "adoption_paper_ref": plan.adoption_paper_ref}
+        if only_title:
+            values = {"title": plan.title}
+    table = Table.of(CONCEPT, [[label, values.get(key)] for key, label, _r in CONCEPT_ROWS])
+    table.choices = {}
+    table.text_columns = (1,)
+    return table
+
+
+def template() -> bytes:
+    """The empty template: explanation, Konzept, Organisationen, Plan and Sachstände."""
+    intro = _("Vorlage für den Import in hki (Handlungskonzept Integration). Tragen Sie den "
+              "Plan und, wenn vorhanden, Sachstände ein und laden Sie die Datei unter "
+              "„Import“ hoch.")
+    concept = _concept_table(None)
+    concept.choices = {}
+    return to_xlsx([_import_explanation(intro), concept, Table.of(ORGANISATIONS),
+                    _plan_table([]), _status_table([])])
+
+
+def _indicator_cells(indicator: Any) -> list[Any]:
+    return [indicator.name, indicator.unit, indicator.baseline_value,
+            indicator.baseline_date, indicator.target_value, indicator.target_date,
+            indicator.data_source]
+
+
+def _measure_cells(m: MeasureAsOf) -> list[Any]:
+    return [m.lead, f"{LIST_SEPARATOR} ".join(m.partners),
+            f"{LIST_SEPARATOR} ".join(m.target_groups), m.start_date,
+            m.end_date or ONGOING_END, str(m.priority.label), m.funding_note, m.budget_eur]
+
+
+def _status_cells(update: StatusUpdate | None) -> list[Any]:
+    if update is None:
+        return [None, None, None]
+    return [str(update.status.label), update.progress, update.as_of]
+
+
+def plan_rows(plan: PlanAsOf, current: dict[int, StatusUpdate]) -> list[list[Any]]:
+    """The Plan sheet: fields, goals, measures in outline order, extra indicators below."""
+    empty_measure = [None] * 8
+    empty_indicator = [None] * 7
+    rows: list[list[Any]] = []
+    for f in plan.fields:
+        rows.append([f.number, f.title, f.description, *empty_measure, *empty_indicator,
+                     None, None, None])
+        for g in f.goals:
+            rows.append([g.number, g.title, g.description, *empty_measure,
+                         *empty_indicator, None, None, None])
+            for m in g.measures:
+                first, *more = m.indicators or (None,)
+                rows.append([m.number, m.title, m.description, *_measure_cells(m),
+                             *(_indicator_cells(first) if first else empty_indicator),
+                             *_status_cells(current.get(m.id))])
+                rows.extend([None, None, None, *empty_measure, *_indicator_cells(i),
+                             None, None, None] for i in more)
+    return rows
+
+
+def _measures(plan: PlanAsOf) -> list[MeasureAsOf]:
+    return [m for f in plan.fields for g in f.goals for m in g.measures]
+
+
+def _counted_history(plan: PlanAsOf) -> list[StatusUpdate]:
+    """The updates that count now, per measure in outline order, oldest first."""
+    order = {m.id: i for i, m in enumerate(_measures(plan))}
+    stmt = (select(StatusUpdate).where(StatusUpdate.measure_id.in_(order), counted())
+            .options(joinedload(StatusUpdate.author)).order_by(*RECENCY))
+    updates = list(db.session.scalars(stmt))
+    updates.reverse()
+    return sorted(updates, key=lambda u: order[u.measure_id])
+
+
+def _current_plan(plan_id: int) -> PlanAsOf:
+    from hki.db import utcnow
+    from hki.reports.data import NoSuchPlanError
+
+    plan = plan_as_of(plan_id, utcnow())
+    if plan is None:
+        raise NoSuchPlanError(plan_id)
+    return plan
+
+
+def plan_export(plan_id: int) -> list[Table]:
+    """The plan as it is now, with its counted updates: imports back unchanged."""
+    plan = _current_plan(plan_id)
+    measures = _measures(plan)
+    current = current_updates_of([m.id for m in measures])
+    by_id = {m.id: m for m in measures}
+    answers = [[by_id[u.measure_id].number, by_id[u.measure_id].title, by_id[u.measure_id].lead,
+                u.as_of, str(u.status.label), u.progress, u.note, u.recorded_at,
+                u.author.display_name] for u in _counted_history(plan)]
+    used = sorted({m.lead for m in measures} | {p for m in measures for p in m.partners})
+    intro = _("Export aus hki: „%(title)s“, Stand %(day)s. Die Datei lässt sich wieder "
+              "importieren (z. B. in eine andere hki-Installation). Sachstände: die, die "
+              "zählen (freigegeben, nicht korrigiert).", title=plan.title,
+              day=datum(_local(plan.at).date()))
+    return [_import_explanation(intro), _concept_table(plan),
+            Table.of(ORGANISATIONS, [[name] for name in used]),
+            _plan_table(plan_rows(plan, current)), _status_table(answers)]
+
+
+def status_template(plan_id: int, lead: str = "") -> list[Table]:
+    """A file for lead offices: their measures pre-filled, answers to be written beside."""
+    plan = _current_plan(plan_id)
+    measures = [m for m in _measures(plan) if not lead or m.lead == lead]
+    current = current_updates_of([m.id for m in measures])
+    intro = _("Sachstandsabfrage „%(title)s“%(lead)s. Bitte tragen Sie je Maßnahme Datum, "
+              "Umsetzungsstand, Fortschritt und Erläuterung ein; Zeilen ohne Angaben "
+              "bleiben unberücksichtigt. Der bisherige Stand steht im Blatt „Plan“.",
+              title=plan.title, lead=f" – {lead}" if lead else "")
+    rows = [[m.number, m.title, m.lead, None, None, None, None, None, None] for m in measures]
+    overview = Table.of(PLAN, [r for r in plan_rows(plan, current)
+                               if r[0] is None or r[0] in {m.number for m in measures}
+                               or any(m.number.startswith(f"{r[0]}.") for m in measures)])
+    overview.name = _("Plan (nur zur Information)")
+    return [explanation([intro]), _concept_table(plan, only_title=True),
+            _status_table(rows), overview]
+
+
+_HISTORY_HEADERS = [
+    ("Sachstand-ID", 10), ("Maßnahme (Nr.)", 12), ("Titel der Maßnahme", 40), ("Stand am", 12),
+    ("Umsetzungsstand", 18), ("Fortschritt (%)", 12), ("Erläuterung", 60),
+    ("Erfasst am", 18), ("Erfasst von", 24), ("Freigabe", 14), ("Entschieden von", 24),
+    ("Entschieden am", 18), ("Kommentar", 40), ("Korrigiert Sachstand-ID", 12),
+    ("Zählt", 8),
+]
+
+
+def history_export(plan_id: int) -> Table:
+    """Every update of every measure of the plan, with review and correction, oldest first."""
+    from hki.plan.models import Field, Goal, Measure
+
+    counting = set(db.session.scalars(
+        select(StatusUpdate.id).join(StatusUpdate.measure).join(Measure.goal).join(Goal.field)
+        .where(Field.plan_id == plan_id, counted())))
+    stmt = (select(StatusUpdate).join(StatusUpdate.measure).join(Measure.goal)
+            .join(Goal.field).where(Field.plan_id == plan_id)
+            .options(joinedload(StatusUpdate.author), joinedload(StatusUpdate.measure),
+                     joinedload(StatusUpdate.review).joinedload(UpdateReview.reviewer))
+            .order_by(StatusUpdate.recorded_at, StatusUpdate.id))
+    rows = []
+    for u in db.session.scalars(stmt):
+        review = u.review
+        decision = _("offen") if review is None else str(review.decision.label)
+        rows.append([u.id, u.measure.number, u.measure.title, u.as_of, str(u.status.label),
+                     u.progress, u.note, u.recorded_at, u.author.display_name, decision,
+                     review.reviewer.display_name if review else None,
+                     review.decided_at if review else None, review.comment if review else None,
+                     u.corrects_id, _("ja") if u.id in counting else _("nein")])
+    return Table(_("Verlauf"), _HISTORY_HEADERS, rows, text_columns=(1,))
+
+
+def history_tables(plan_id: int) -> list[Table]:
+    """The history as a workbook: an explanation, then the table."""
+    table = history_export(plan_id)
+    plan = _current_plan(plan_id)
+    intro = _("Alle Sachstände von „%(title)s“ mit Freigabe und Korrekturen, ältester "
+              "zuerst. „Zählt“ sagt, ob der Sachstand heute in Berichte eingeht (freigegeben "
+              "und nicht durch eine freigegebene Korrektur ersetzt).", title=plan.title)
+    return [explanation([intro]), table]
+
+
+_LIST_HEADERS = [
+    ("Nr.", 10), ("Maßnahme", 50), ("Handlungsfeld", 30), ("Ziel", 30), ("Federführung", 30),
+    ("Kooperationspartner", 30), ("Zielgruppen", 30), ("Priorität", 10), ("Beginn", 12),
+    ("Ende", 12), ("Umsetzungsstand", 18), ("Fortschritt (%)", 12), ("Stand vom", 12),
+    ("Erläuterung", 60),
+]
+
+
+def measure_list(rows: Iterable[Any], title: str, stand: date, query: str) -> list[Table]:
+    """The finder's rows as shown (``rows`` are ``hki.dashboard.queries.Row``)."""
+    body = []
+    for r in rows:
+        m, u = r.entry.measure, r.entry.update
+        body.append([m.number, m.title, f"{r.field_number} {r.field_title}",
+                     f"{r.goal_number} {r.goal_title}", m.lead,
+                     f"{LIST_SEPARATOR} ".join(m.partners),
+                     f"{LIST_SEPARATOR} ".join(m.target_groups), str(m.priority.label),
+                     m.start_date, m.end_date or ONGOING_END,
+                     str(u.status.label) if u else _("ohne Sachstand"),
+                     u.progress if u else None, u.as_of if u else None, u.note if u else None])
+    intro = [_("Maßnahmen aus „%(title)s“, Stand am %(day)s.", title=title, day=datum(stand)),
+             _("Filter: %(query)s", query=query or _("keine")),
+             _("Exportiert am %(day)s.", day=datum(datetime.now(UTC).astimezone(
+                 local_zone()).date()))]
+    return [Table(_("Maßnahmen"), _LIST_HEADERS, body, text_columns=(0,)), explanation(intro)]
+
