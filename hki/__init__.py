@@ -64,6 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from hki.plan import edit_views
     from hki.plan import views as plan_views
     from hki.reports import views as report_views
+    from hki.transfer import views as transfer_views
     from hki.updates import views as update_views
 
     def load_user(session_id: str) -> User | None:
@@ -80,7 +81,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         return {"can": security.can, "Action": security.Action}
 
     for blueprint in (plan_views.bp, edit_views.bp, update_views.bp, report_views.bp,
-                      auth_views.bp, dashboard_views.bp, health.bp):
+                      auth_views.bp, dashboard_views.bp, transfer_views.bp, health.bp):
         app.register_blueprint(blueprint)
     security.register(app)
     errors.register(app)

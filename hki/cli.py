@@ -140,6 +140,57 @@ def worker_command(once: bool, poll: float) -> None:
         click.echo(_("Berichts-Worker beendet."))
 
 
+@hki_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True,
+              help="Nur prüfen und zeigen, was geschähe; nichts speichern.")
+@click.option("--author", "author_email", default=None,
+              help="E-Mail des Kontos (Koordination), das als Verfasser der Sachstände gilt.")
+def import_command(path: str, dry_run: bool, author_email: str | None) -> None:
+    """Importiert Plan und Sachstände aus einer Excel-Datei (.xlsx), alles oder nichts."""
+    from pathlib import Path
+
+    from hki.security import Action, can
+    from hki.transfer.importing import apply_import, check_import
+
+    file = Path(path)
+    author = None
+    if author_email:
+        author = auth_services.find_user(db.session, author_email)
+        if author is None or not can(author, Action.IMPORT_DATA):
+            _fail(_("%(email)s ist kein aktives Konto der Koordination oder Administration.",
+                    email=author_email))
+    check = check_import(db.session, file.read_bytes(), file.name)
+    for problem in check.errors:
+        click.echo(_("Fehler – %(problem)s", problem=problem), err=True)
+    for problem in check.warnings:
+        click.echo(_("Hinweis – %(problem)s", problem=problem))
+    for kind, count in check.summary().items():
+        click.echo(f"{count:>6} × {kind}")
+    if check.unchanged:
+        click.echo(_("%(n)6d × unverändert", n=check.unchanged))
+    if not check.ok:
+        db.session.rollback()
+        _fail(_("%(n)d Problem(e) gefunden; es wurde nichts gespeichert.", n=len(check.errors)))
+    if not check.changes:
+        db.session.rollback()
+        return
+    if check.answers and author is None:
+        db.session.rollback()
+        _fail(_("Die Datei enthält Sachstände. Bitte nennen Sie mit --author das Konto, das "
+                "sie verantwortet; es wurde nichts gespeichert."))
+    if dry_run:
+        db.session.rollback()
+        click.echo(_("Probelauf: alles geprüft, nichts gespeichert."))
+        return
+    label = _("Kommandozeile: Import")
+    with acting_as(f"{label} ({author.display_name})" if author else label):
+        record = apply_import(db.session, check, author)
+        db.session.commit()
+    click.echo(_("Import gespeichert (Nr. %(id)d, SHA-256 %(sha)s).", id=record.id,
+                 sha=record.sha256[:12]))
+
+
 def register(app: Flask) -> None:
     """Attach the command group to the app."""
     app.cli.add_command(hki_group)

@@ -62,6 +62,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "HKI_IDLE_MINUTES": idle_minutes,
         # Dashboard: a measure whose latest update is older than this counts as silent.
         "HKI_SILENT_MONTHS": int(os.environ.get("HKI_SILENT_MONTHS", "6")),
+        # Largest upload (the import of workbooks), in megabytes; larger ones get a 413 page.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("HKI_UPLOAD_MAX_MB", "20")) * 1024 * 1024,
         "HKI_MAX_SESSION_HOURS": int(os.environ.get("HKI_MAX_SESSION_HOURS", "12")),
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle_minutes),
         "SESSION_REFRESH_EACH_REQUEST": True,

@@ -29,6 +29,12 @@ MESSAGES: dict[int, tuple[LazyString, LazyString]] = {
            "Bitte prüfen Sie die Adresse oder beginnen Sie auf der Startseite."),
     ),
     405: (_l("Aktion nicht möglich"), _l("Diese Aktion ist an dieser Stelle nicht vorgesehen.")),
+    413: (
+        _l("Die Datei ist zu groß"),
+        _l("Die hochgeladene Datei ist größer als erlaubt. Es wurde nichts gespeichert. "
+           "Bitte teilen Sie die Datei auf oder entfernen Sie Bilder und nicht benötigte "
+           "Blätter."),
+    ),
     429: (
         _l("Zu viele Versuche"),
         _l("Es gab zu viele Anmeldeversuche. Bitte warten Sie einige Minuten und "

@@ -48,6 +48,7 @@ class Action(StrEnum):
     RUN_ROUNDS = "run_rounds"  # open and close update rounds, remind offices, bulk entry
     REVIEW_UPDATES = "review_updates"  # accept or return offices' updates (Freigabe)
     VIEW_AUDIT = "view_audit"
+    IMPORT_DATA = "import_data"  # plans and status answers from spreadsheets
     MANAGE_USERS = "manage_users"  # users and organisations
 
 
@@ -56,7 +57,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.COORDINATOR: frozenset(
         {Action.VIEW, Action.POST_UPDATE, Action.EDIT_PLAN, Action.ISSUE_REPORT,
-         Action.VIEW_AUDIT, Action.RUN_ROUNDS, Action.REVIEW_UPDATES}
+         Action.VIEW_AUDIT, Action.RUN_ROUNDS, Action.REVIEW_UPDATES, Action.IMPORT_DATA}
     ),
     Role.OFFICE: frozenset({Action.VIEW, Action.POST_UPDATE}),
     Role.READER: frozenset({Action.VIEW}),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -144,6 +144,48 @@ def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
         outer.rollback()
         connection.close()
         engine.dispose()
+
+
+@pytest.fixture
+def fresh_apps(migrated_database: str, tmp_path: Path) -> Iterator[Callable[[], Flask]]:
+    """Make apps on empty databases of their own, committed for real (round trips).
+
+    Not for use with ``app``: on PostgreSQL that fixture rebinds the shared session. Here
+    each app gets a schema of its own in the test database (via ``search_path``).
+    """
+    made: list[tuple[Flask, str | None]] = []
+
+    def make_app() -> Flask:
+        n = len(made) + 1
+        if not PG_URL:
+            db_file = tmp_path / f"fresh-{n}.sqlite"
+            shutil.copyfile(migrated_database, db_file)
+            app = create_app(_test_config(f"sqlite:///{db_file}"))
+            made.append((app, None))
+            return app
+        schema = f"hki_fresh_{n}"
+        _run_sql(PG_URL, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+        migrate_to_head(url)
+        app = create_app(_test_config(url))
+        made.append((app, schema))
+        return app
+
+    yield make_app
+    for app, schema in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if schema and PG_URL:
+            _run_sql(PG_URL, f"DROP SCHEMA {schema} CASCADE")
+
+
+def _run_sql(url: str, sql: str) -> None:
+    app = create_app(_test_config(url))
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text(sql))
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ from hki.vocab import Priority, Status
 #: Rows of the template that get drop-down lists (well beyond any real plan).
 VALIDATED_ROWS = 5000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_TYPE = "text/csv; charset=utf-8"
+CSV_TYPE = "text/csv"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

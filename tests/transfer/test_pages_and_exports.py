@@ -1,0 +1,194 @@
+"""The import pages and the command line end to end; what the exports contain."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from flask.testing import FlaskClient, FlaskCliRunner
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from hki.extensions import db
+from hki.plan.models import Measure, Plan
+from hki.transfer import writing
+from hki.transfer.models import DataImport
+from hki.updates.models import StatusUpdate
+from hki.vocab import Role, Status
+from tests.conftest import Auth
+from tests.factories import Factories
+from tests.transfer.test_import_errors import counts, workbook
+
+
+def _upload(client: FlaskClient, data: bytes, name: str = "plan.xlsx") -> str:
+    response = client.post("/import", data={"datei": (io.BytesIO(data), name)},
+                           content_type="multipart/form-data")
+    return response.get_data(as_text=True)
+
+
+def test_upload_preview_confirm_writes_once_and_says_what_it_did(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    auth.login_as(Role.COORDINATOR)
+    before = counts()
+    page = _upload(client, workbook())
+    assert "Das wird der Import tun" in page
+    assert "<td>Maßnahme neu</td><td class=\"num\">2</td>" in page
+    assert counts() == before  # the preview writes nothing
+    token = page.split('action="/import/')[1].split('"')[0]
+    response = client.post(f"/import/{token}")
+    assert response.status_code == 302
+    plan_id = db.session.scalars(select(Plan.id)).one()
+    assert response.headers["Location"] == f"/plaene/{plan_id}"
+    overview = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Import abgeschlossen: 1 × Handlungskonzept neu" in overview
+    assert db.session.scalar(select(func.count()).select_from(Measure)) == 2
+    assert client.post(f"/import/{token}").status_code == 404  # the file is gone
+
+
+def test_upload_with_errors_lists_them_and_offers_no_confirmation(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    auth.login_as(Role.COORDINATOR)
+    before = counts()
+    data = workbook(edit=lambda book: book["Plan"].__setitem__("D4", "Jugendamtt"))
+    response = client.post("/import", data={"datei": (io.BytesIO(data), "x.xlsx")},
+                           content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "1 Problem – es wurde nichts gespeichert" in page
+    assert "<td>Plan</td><td class=\"num\">4</td><td>D (Federführung)</td>" in page
+    assert "Meinten Sie „Jugendamt“?" in page
+    assert "Import ausführen" not in page
+    assert counts() == before
+
+
+def test_another_users_upload_cannot_be_confirmed(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    auth.login_as(Role.COORDINATOR)
+    page = _upload(client, workbook())
+    token = page.split('action="/import/')[1].split('"')[0]
+    auth.login_as(Role.COORDINATOR)
+    assert client.post(f"/import/{token}").status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(Plan)) == 0
+
+
+def test_too_large_upload_gets_the_german_page(client: FlaskClient, auth: Auth,
+                                               make: Factories) -> None:
+    auth.login_as(Role.COORDINATOR)
+    client.application.config["MAX_CONTENT_LENGTH"] = 1000
+    response = client.post("/import", data={"datei": (io.BytesIO(bytes(5000)), "x.xlsx")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "Die Datei ist zu groß" in response.get_data(as_text=True)
+
+
+def test_cli_dry_run_writes_nothing_and_import_writes_everything(
+    runner: FlaskCliRunner, make: Factories, tmp_path: Path,
+) -> None:
+    make.user(role=Role.COORDINATOR, email="kmut@example.org")
+    make.commit()
+    path = tmp_path / "plan.xlsx"
+    path.write_bytes(workbook())
+    before = counts()
+    result = runner.invoke(args=["hki", "import", str(path), "--dry-run",
+                                 "--author", "kmut@example.org"])
+    assert result.exit_code == 0, result.output
+    assert "2 × Maßnahme neu" in result.output
+    assert "Probelauf: alles geprüft, nichts gespeichert." in result.output
+    assert counts() == before
+    missing_author = runner.invoke(args=["hki", "import", str(path)])
+    assert missing_author.exit_code == 1
+    assert "--author" in missing_author.output
+    result = runner.invoke(args=["hki", "import", str(path), "--author", "kmut@example.org"])
+    assert result.exit_code == 0, result.output
+    assert "Import gespeichert" in result.output
+    record = db.session.scalars(select(DataImport)).one()
+    assert record.imported_by is not None and record.imported_by.email == "kmut@example.org"
+    assert db.session.scalar(select(func.count()).select_from(StatusUpdate)) == 2
+
+
+def test_cli_reports_errors_with_their_place(runner: FlaskCliRunner, make: Factories,
+                                             tmp_path: Path) -> None:
+    path = tmp_path / "plan.xlsx"
+    path.write_bytes(workbook(edit=lambda b: b["Sachstände"].__setitem__("F3", 140)))
+    result = runner.invoke(args=["hki", "import", str(path)])
+    assert result.exit_code == 1
+    assert ("Fehler – Blatt „Sachstände“, Zeile 3, Spalte F (Fortschritt (%)): Der Fortschritt "
+            "liegt zwischen 0 und 100; hier steht 140.") in result.output
+    assert "1 Problem(e) gefunden; es wurde nichts gespeichert." in result.output
+
+
+def _csv(data: bytes) -> list[list[str]]:
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+
+
+def test_csv_exports_have_bom_umlauts_and_defused_formulas(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    lead = make.organisation("Jugendamt – Migrationsbüro")
+    measure = make.measure(lead=lead, title="Übergänge begleiten", number="1.1.1")
+    make.update(measure, Status.IN_PROGRESS, progress=40, note="=HYPERLINK(\"x\")")
+    plan_id = measure.goal.field.plan_id
+    auth.login_as(Role.READER)
+    response = client.get(f"/plaene/{plan_id}/export.csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = _csv(response.data)
+    assert rows[0][:4] == ["Nummer", "Titel", "Beschreibung", "Federführung"]
+    row = next(r for r in rows if r[0] == "1.1.1")
+    assert row[1] == "Übergänge begleiten" and row[3] == "Jugendamt – Migrationsbüro"
+    assert row[6] == "01.01.2021" and row[-3:] == ["in Umsetzung", "40", "30.06.2024"]
+    auth.login_as(Role.COORDINATOR)
+    history = _csv(client.get(f"/plaene/{plan_id}/verlauf.csv").data)
+    assert history[1][6] == "'=HYPERLINK(\"x\")"  # shown as text, never run
+    assert history[1][-1] == "ja"
+
+
+def test_xlsx_keeps_formula_like_text_as_text(make: Factories) -> None:
+    measure = make.measure(number="1.1.1")
+    make.update(measure, note="=1+1")
+    tables = writing.plan_export(measure.goal.field.plan_id)
+    book = load_workbook(io.BytesIO(writing.to_xlsx(tables)))
+    cell = book["Sachstände"]["G2"]
+    assert (cell.value, cell.data_type) == ("=1+1", "s")
+
+
+def test_measure_list_export_has_the_finders_rows(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    goal = make.goal()
+    late = make.measure(goal, title="Sprachkurse für Eltern")
+    make.update(late, Status.DELAYED, note="Personal fehlt")
+    make.update(make.measure(goal, title="Beratung"), Status.COMPLETED, progress=100)
+    plan_id = goal.field.plan_id
+    auth.login_as(Role.READER)
+    finder = client.get(f"/plaene/{plan_id}/massnahmen?status=delayed").get_data(as_text=True)
+    assert f"/plaene/{plan_id}/massnahmen.xlsx?status=delayed" in finder
+    rows = _csv(client.get(f"/plaene/{plan_id}/massnahmen.csv?status=delayed").data)
+    assert [(r[1], r[10], r[13]) for r in rows[1:]] == [
+        ("Sprachkurse für Eltern", "verzögert", "Personal fehlt")]
+    book = load_workbook(io.BytesIO(
+        client.get(f"/plaene/{plan_id}/massnahmen.xlsx?status=delayed").data))
+    assert book.sheetnames == ["Maßnahmen", "Erläuterung"]
+    assert [c.value for c in book["Maßnahmen"]["B"]] == ["Maßnahme", "Sprachkurse für Eltern"]
+    assert "Filter: status=delayed" in [c.value for c in book["Erläuterung"]["A"]]
+
+
+def test_template_has_explanation_headers_and_drop_downs() -> None:
+    book = load_workbook(io.BytesIO(writing.template()))
+    assert book.sheetnames == ["Erläuterung", "Konzept", "Organisationen", "Plan", "Sachstände"]
+    assert [c.value for c in book["Sachstände"][1]][:7] == [
+        "Maßnahme (Nr.)", "Titel der Maßnahme", "Federführung", "Stand am", "Umsetzungsstand",
+        "Fortschritt (%)", "Erläuterung"]
+    lists = {str(v.sqref): v.formula1 for v in book["Sachstände"].data_validations.dataValidation}
+    assert lists == {"E2:E5000": '"nicht begonnen,in Planung,in Umsetzung,verzögert,'
+                                 'Daueraufgabe,abgeschlossen,zurückgestellt,entfallen"'}
+    plan_lists = [v.formula1 for v in book["Plan"].data_validations.dataValidation]
+    assert plan_lists == ['"hoch,mittel,niedrig"']
+    explanation = "\n".join(str(c.value) for c in book["Erläuterung"]["A"] if c.value)
+    assert "Unbekannte Spalten werden gemeldet" in explanation
+    assert "Federführung: Pflicht bei Maßnahmen" in explanation
