@@ -66,7 +66,7 @@ def test_no_wcag_violations_on_any_page_type(
     coordinator_pages = [
         f"/massnahmen/{measure_id}/sachstand", f"/massnahmen/{measure_id}/bearbeiten",
         f"/plaene/{plan_id}/abfragen", f"/plaene/{plan_id}/abfragen/neu", "/freigabe",
-        "/protokoll", f"/plaene/{plan_id}/nummerierung",
+        "/protokoll", f"/plaene/{plan_id}/nummerierung", "/import",
     ]
     checked = 1
     for email, pages in (("rat@demo.hki.invalid", reader_pages),

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from hki.extensions import db
 from hki.plan.models import Measure, Plan
-from hki.transfer import writing
+from hki.transfer import importing, writing
 from hki.transfer.models import DataImport
 from hki.updates.models import StatusUpdate
 from hki.vocab import Role, Status
-from tests.conftest import Auth
+from tests.conftest import Auth, QueryCounter
 from tests.factories import Factories
 from tests.transfer.test_import_errors import counts, workbook
 
@@ -192,3 +192,20 @@ def test_template_has_explanation_headers_and_drop_downs() -> None:
     explanation = "\n".join(str(c.value) for c in book["Erläuterung"]["A"] if c.value)
     assert "Unbekannte Spalten werden gemeldet" in explanation
     assert "Federführung: Pflicht bei Maßnahmen" in explanation
+
+
+def test_checking_a_file_against_a_plan_takes_the_same_queries_for_any_size(
+    make: Factories, count_queries: QueryCounter,
+) -> None:
+    counted = []
+    for size in (2, 20):
+        plan = make.plan(title=f"HKI {size}")
+        goal = make.goal(make.field(plan))
+        for _ in range(size):
+            make.update(make.measure(goal))
+        data = writing.to_xlsx(writing.plan_export(plan.id))
+        count_queries.statements.clear()
+        check = importing.check_import(db.session, data, "plan.xlsx")
+        assert check.errors == [] and check.changes == []
+        counted.append(count_queries.count)
+    assert counted[0] == counted[1]
