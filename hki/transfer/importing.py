@@ -216,6 +216,13 @@ class _Checker:
         self._organisations()
         self._plan_rows()
         self._answers()
+        tree = {"Handlungskonzept", *LEVELS.values()}
+        if check.plan is not None and check.plan.state is PlanState.CLOSED and any(
+                c.entity in tree for c in check.changes):
+            check.problems.append(Problem(_(
+                "Der Plan „%(title)s“ ist abgeschlossen; seine Gliederung und Maßnahmen "
+                "können nicht mehr geändert werden. Die Datei ändert sie aber.",
+                title=check.plan.title), "Plan"))
         if not check.errors and not check.changes:
             check.problems.append(Problem(
                 _("Die Datei enthält nichts, was hki noch nicht hat. Es gibt nichts zu "
@@ -258,7 +265,14 @@ class _Checker:
                                             "„Titel“, Spalte „Wert“)."), worksheet.title))
             return False
         check.plan_title = title
-        check.plan = self.session.scalars(select(Plan).where(Plan.title == title)).first()
+        same_title = self.session.scalars(select(Plan).where(Plan.title == title)).all()
+        if len(same_title) > 1:
+            check.problems.append(Problem(_(
+                "In hki heißen %(n)d Pläne „%(title)s“; die Datei lässt sich keinem davon "
+                "eindeutig zuordnen. Bitte geben Sie den Plänen in hki verschiedene Titel.",
+                n=len(same_title), title=title), worksheet.title))
+            return False
+        check.plan = same_title[0] if same_title else None
         check.concept = {k: v for k, v in values.items() if v not in (None, "")}
         if check.plan is None:
             missing = [label for key, label, required in CONCEPT_ROWS

@@ -21,7 +21,7 @@ from hki.transfer.importing import ImportCheck
 from hki.transfer.models import DataImport
 from hki.transfer.reading import MAX_ROWS, Problem
 from hki.updates.models import StatusUpdate
-from hki.vocab import Role
+from hki.vocab import PlanState, Role
 from tests.factories import Factories
 
 TABLES = (Plan, Field, Goal, Measure, Organisation, TargetGroup, StatusUpdate, DataImport,
@@ -255,3 +255,20 @@ def test_existing_plan_changes_are_listed_and_a_second_import_changes_nothing(
         "Sprachkitas plus", "Elterncafés"]
     assert checked(changed).changes == []
     assert db.session.scalar(select(func.count()).select_from(StatusUpdate)) == 2
+
+
+def test_a_closed_plan_is_not_changed_and_an_ambiguous_title_is_refused(
+    make: Factories,
+) -> None:
+    author = make.user(role=Role.COORDINATOR)
+    importing.apply_import(db.session, checked(workbook()), author)
+    plan = db.session.scalars(select(Plan)).one()
+    plan.state = PlanState.CLOSED
+    db.session.flush()
+    renamed = checked(workbook(edit=_set("B4", "Sprachkitas plus")))
+    assert [p.message for p in renamed.errors] == [
+        "Der Plan „HKI Musterstadt 2026–2030“ ist abgeschlossen; seine Gliederung und "
+        "Maßnahmen können nicht mehr geändert werden. Die Datei ändert sie aber."]
+    make.plan(title=plan.title)
+    twice = only_error(checked(workbook()))
+    assert twice.sheet == "Konzept" and "heißen 2 Pläne" in twice.message
