@@ -57,10 +57,16 @@ def _number_field(example: str) -> StringField:
     ], description=_l("Gliederungsnummer, z. B. %(example)s", example=example))
 
 
+_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+$")
+
+
 def parse_german_float(written: str) -> float | None:
-    """Read 1.234,5 or 1234,5 or 1234.5; ``None`` for anything else (or absurd sizes)."""
-    raw = written.strip().replace(" ", "")
-    if "," in raw:
+    """Read 1.234,5 or 1234,5 or 1.250 (German) or 1234.5; ``None`` for anything else.
+
+    Dots in groups of three digits (1.250, 1.234.567) separate thousands, as in German.
+    """
+    raw = written.strip().replace(" ", "").replace("\u00a0", "")
+    if "," in raw or _THOUSANDS.match(raw):
         raw = raw.replace(".", "").replace(",", ".")
     try:
         value = float(raw)

@@ -31,6 +31,7 @@ from hki.auth.audit import effective_from
 from hki.auth.models import User
 from hki.db import AnySession
 from hki.i18n import datum, local_today, local_zone
+from hki.plan.forms import NUMBER_PATTERN, TEXT_MAX
 from hki.plan.models import (
     TITLE_LENGTH,
     Field,
@@ -63,7 +64,9 @@ from hki.vocab import LabelledEnum, PlanState, Priority, Status
 
 NAME_LENGTH = 200
 NUMBER_LENGTH = 20
-TEXT_LENGTH = 20_000
+#: Limits of the forms, so that whatever is imported can be edited there again.
+FUNDING_MAX = 2000
+BUDGET_MAX = 2**31 - 1
 #: What each level of the outline is called in messages and the preview.
 LEVELS = {1: "Handlungsfeld", 2: "Ziel", 3: "Maßnahme"}
 
@@ -103,6 +106,14 @@ class NodeRow:
     indicators: list[IndicatorRow] = field(default_factory=list)
     #: The node in hki with this number, if there is one.
     existing: Field | Goal | Measure | None = None
+    #: The Plan sheet's columns; for a node already in hki, absent columns change nothing.
+    present: frozenset[str] = frozenset()
+
+    def given(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` without those whose column is absent (all of them for a new node)."""
+        if self.existing is None:
+            return dict(values)
+        return {k: v for k, v in values.items() if COLUMN_OF.get(k, k) in self.present}
 
     @property
     def parent_number(self) -> str:
@@ -175,7 +186,9 @@ def check_import(session: AnySession, data: bytes, filename: str) -> ImportCheck
     return check
 
 
-_PLAN_COLUMNS = tuple(c.key for c in PLAN.columns if not c.info)
+#: Model attribute → the Plan sheet's column it comes from (where the names differ).
+COLUMN_OF = {"start_date": "start", "end_date": "end", "budget_eur": "budget",
+             "name": "indicator", "baseline_value": "baseline", "target_value": "target"}
 _INDICATOR_KEYS = ("indicator", "unit", "baseline", "baseline_date", "target", "target_date",
                    "data_source")
 _ANSWER_KEYS = ("as_of", "status", "progress", "note")
@@ -200,7 +213,17 @@ class _Checker:
         self.book = book
         self.check = check
         self.organisations = {o.name: o for o in session.scalars(select(Organisation))}
-        self.groups = set(session.scalars(select(TargetGroup.name)))
+        self.groups = {n.lower() for n in session.scalars(select(TargetGroup.name))}
+
+    def _sheet(self, sheet: Any) -> Any:
+        """The worksheet for ``sheet``; two sheets of the same kind are an error."""
+        found = reading.find_sheets(self.book, sheet)
+        if len(found) > 1:
+            self.check.problems.append(Problem(_(
+                "Die Blätter %(names)s meinen dasselbe Blatt „%(sheet)s“. Bitte führen Sie sie "
+                "zu einem zusammen.", names=", ".join(f"„{w.title}“" for w in found),
+                sheet=sheet.name)))
+        return found[0] if found else None
 
     def run(self) -> None:
         check = self.check
@@ -233,7 +256,7 @@ class _Checker:
     def _concept(self) -> bool:
         """Read the plan's key data; ``False`` if the plan cannot even be identified."""
         check = self.check
-        worksheet = reading.find_sheet(self.book, CONCEPT)
+        worksheet = self._sheet(CONCEPT)
         if worksheet is None:
             check.problems.append(Problem(_(
                 "Das Blatt „Konzept“ fehlt. Es nennt den Titel des Handlungskonzepts, zu dem "
@@ -254,6 +277,10 @@ class _Checker:
                                              "nicht übernommen.", label=label), blocking=False)
                 continue
             key = entry[0]
+            if key in values:
+                rows.problem(row, "label", _("Die Angabe „%(label)s“ steht zweimal im Blatt.",
+                                             label=entry[1]))
+                continue
             try:
                 values[key] = self._concept_value(key, cells.get("value"))
             except CellError as error:
@@ -282,9 +309,11 @@ class _Checker:
                     "Den Plan „%(title)s“ gibt es in hki noch nicht. Für einen neuen Plan "
                     "fehlen: %(missing)s.", title=title, missing=", ".join(missing)),
                     worksheet.title))
-            self._concept_order()
+            self._concept_order(check.concept)
             check.changes.append(Change("neu", "Handlungskonzept", title))
         else:
+            self._concept_order({"valid_from": check.plan.valid_from,
+                                 "valid_to": check.plan.valid_to, **check.concept})
             details = self._differences(check.plan, check.concept)
             if details:
                 check.changes.append(Change("geändert", "Handlungskonzept", title, details))
@@ -299,11 +328,10 @@ class _Checker:
             written = reading.text(cell, 50)
             return _word(written, PlanState) if written else None
         limits = {"title": TITLE_LENGTH, "city": 200, "owner_unit": 300,
-                  "adoption_paper_ref": 100, "description": TEXT_LENGTH}
+                  "adoption_paper_ref": 100, "description": TEXT_MAX}
         return reading.text(cell, limits[key])
 
-    def _concept_order(self) -> None:
-        values = self.check.concept
+    def _concept_order(self, values: dict[str, Any]) -> None:
         start, end = values.get("valid_from"), values.get("valid_to")
         if isinstance(start, date) and isinstance(end, date) and end < start:
             self.check.problems.append(Problem(
@@ -321,7 +349,7 @@ class _Checker:
     # --- Organisationen -----------------------------------------------------------
 
     def _organisations(self) -> None:
-        worksheet = reading.find_sheet(self.book, ORGANISATIONS)
+        worksheet = self._sheet(ORGANISATIONS)
         if worksheet is None:
             return
         rows, records = reading.read_records(worksheet, ORGANISATIONS, ("name",))
@@ -331,11 +359,28 @@ class _Checker:
             except CellError as error:
                 rows.problem(row, "name", str(error))
                 continue
-            if name and name not in self.organisations and name not in \
-                    self.check.new_organisations:
+            if not name or name in self.organisations or name in self.check.new_organisations:
+                continue
+            clash = next((o for o in [*self.organisations, *self.check.new_organisations]
+                          if o.casefold() == name.casefold()), None)
+            if clash is not None:
+                rows.problem(row, "name", _(
+                    "Die Organisation heißt in hki „%(name)s“. Bitte schreiben Sie sie genauso "
+                    "(zwei Organisationen dürfen sich nicht nur in der Schreibweise "
+                    "unterscheiden).", name=clash))
+            else:
                 self.check.new_organisations.append(name)
                 self.check.changes.append(Change("neu", "Organisation", name))
         self.check.problems.extend(rows.problems)
+
+    def _active_lead(self, rows: SheetRows, row: int, node: NodeRow, lead: str) -> None:
+        """A deactivated organisation keeps its measures but takes on no new one."""
+        organisation = self.organisations.get(lead)
+        current = node.existing.lead.name if isinstance(node.existing, Measure) else None
+        if organisation is not None and not organisation.is_active and lead != current:
+            rows.problem(row, "lead", _(
+                "Die Organisation „%(name)s“ ist deaktiviert und übernimmt keine neuen "
+                "Maßnahmen.", name=lead))
 
     def _organisation(self, rows: SheetRows, row: int, key: str, name: str) -> None:
         """Record a problem unless ``name`` is an organisation hki knows or will create."""
@@ -385,7 +430,7 @@ class _Checker:
 
     def _plan_rows(self) -> None:
         check = self.check
-        worksheet = reading.find_sheet(self.book, PLAN)
+        worksheet = self._sheet(PLAN)
         self.existing = self._existing_nodes()
         self.by_number: dict[str, NodeRow] = {}
         if worksheet is None:
@@ -432,18 +477,18 @@ class _Checker:
                                               "oder 2.3.1 (Maßnahme)."))
             return None
         parts = number.split(".")
-        if len(number) > NUMBER_LENGTH or any(not p or " " in p for p in parts) \
-                or len(parts) > 3:
+        if not NUMBER_PATTERN.match(number):
             rows.problem(row, "number", _(
-                "„%(number)s“ ist keine gültige Nummer: höchstens drei Ebenen, durch Punkte "
-                "getrennt, z. B. 2.3.1.", number=number))
+                "„%(number)s“ ist keine gültige Nummer: Zahlen mit höchstens drei Ebenen, "
+                "durch Punkte getrennt, z. B. 2.3.1.", number=number[:30]))
             return None
         if number in self.by_number:
             rows.problem(row, "number", _(
                 "Die Nummer %(number)s steht schon in Zeile %(other)d. Jede Nummer darf nur "
                 "einmal vorkommen.", number=number, other=self.by_number[number].row))
             return None
-        node = NodeRow(row=row, level=len(parts), number=number, values={"number": number})
+        node = NodeRow(row=row, level=len(parts), number=number, values={"number": number},
+                       existing=self._existing(number), present=frozenset(rows.letters))
         self.by_number[number] = node
         self._node_values(rows, row, cells, node)
         if node.level > 1 and node.parent_number not in self.by_number \
@@ -454,7 +499,6 @@ class _Checker:
                 "(%(parent_level)s). Sie muss weiter oben stehen oder in hki schon "
                 "vorhanden sein.", level=LEVELS[node.level], number=number,
                 parent=node.parent_number, parent_level=parent_level))
-        node.existing = self._existing(number)
         self.check.nodes.append(node)
         if node.level == 3:
             self._indicator(rows, row, cells, node, optional=True)
@@ -480,7 +524,7 @@ class _Checker:
         if title == "":
             rows.problem(row, "title", _("Der Titel fehlt."))
         description = self._cell(rows, row, "description",
-                                 lambda: reading.text(get("description"), TEXT_LENGTH))
+                                 lambda: reading.text(get("description"), TEXT_MAX))
         node.values.update(title=title or "", description=description or "")
         if node.level < 3:
             for key in ("lead", "partners", "target_groups", "start", "end", "priority",
@@ -490,43 +534,49 @@ class _Checker:
                         "Diese Angabe gehört zu Maßnahmen; bei einem %(level)s bleibt die "
                         "Spalte leer.", level=LEVELS[node.level]))
             return
+        def needed(key: str) -> bool:
+            return node.existing is None or key in node.present
+
         lead = self._cell(rows, row, "lead", lambda: reading.text(get("lead"), NAME_LENGTH))
-        if lead == "":
+        if lead == "" and needed("lead"):
             rows.problem(row, "lead", _("Die Federführung fehlt: Jede Maßnahme hat genau "
                                         "eine federführende Organisation."))
         elif lead:
             self._organisation(rows, row, "lead", lead)
+            self._active_lead(rows, row, node, lead)
             node.lead = lead
         partners = self._cell(rows, row, "partners",
                               lambda: reading.names(get("partners"), NAME_LENGTH)) or []
         for name in partners:
             self._organisation(rows, row, "partners", name)
-        node.partners = [p for p in partners if p != lead]
+        node.partners = partners
         node.target_groups = self._cell(
             rows, row, "target_groups",
             lambda: reading.names(get("target_groups"), NAME_LENGTH)) or []
         for name in node.target_groups:
-            if name not in self.groups:
-                self.groups.add(name)
+            if name.lower() not in self.groups:
+                self.groups.add(name.lower())
                 self.check.changes.append(Change("neu", "Zielgruppe", name))
         start = self._cell(rows, row, "start", lambda: reading.day(get("start")))
-        if start is None and not _has_problem(rows, row, "start"):
+        if start is None and needed("start") and not _has_problem(rows, row, "start"):
             rows.problem(row, "start", _("Der Beginn fehlt (TT.MM.JJJJ oder MM.JJJJ)."))
         end = self._cell(rows, row, "end", lambda: _end(get("end")))
+        if node.existing is not None and "start" not in node.present:
+            start = node.existing.start_date  # type: ignore[union-attr]
         if start and end and end < start:
             rows.problem(row, "end", _("Das Ende (%(end)s) liegt vor dem Beginn (%(start)s).",
                                        end=datum(end), start=datum(start)))
         priority_text = self._cell(rows, row, "priority",
                                    lambda: reading.text(get("priority"), 50))
         priority = None
-        if priority_text == "":
+        if priority_text == "" and needed("priority"):
             rows.problem(row, "priority", _("Die Priorität fehlt (hoch, mittel oder niedrig)."))
         elif priority_text:
             priority = self._cell(rows, row, "priority", lambda: _word(priority_text, Priority))
         funding = self._cell(rows, row, "funding_note",
-                             lambda: reading.text(get("funding_note"), TEXT_LENGTH))
+                             lambda: reading.text(get("funding_note"), FUNDING_MAX))
         budget = self._cell(rows, row, "budget",
-                            lambda: reading.whole(get("budget"), 0, None, _("Das Budget")))
+                            lambda: reading.whole(get("budget"), 0, BUDGET_MAX, _("Das Budget")))
         node.values.update(start_date=start, end_date=end, priority=priority,
                            funding_note=funding or "", budget_eur=budget)
 
@@ -540,10 +590,6 @@ class _Checker:
                           lambda: reading.text(get("indicator"), TITLE_LENGTH))
         if name == "":
             rows.problem(row, "indicator", _("Die Bezeichnung des Indikators fehlt."))
-            return
-        if any(i.values["name"] == name for i in node.indicators):
-            rows.problem(row, "indicator", _("Den Indikator „%(name)s“ hat die Maßnahme schon "
-                                             "weiter oben.", name=name))
             return
         values = {
             "name": name,
@@ -576,17 +622,14 @@ class _Checker:
             details = list(self._differences(node.existing, _own_values(node)))
             if isinstance(node.existing, Measure):
                 details.extend(_relation_changes(node, node.existing))
-                for indicator in node.indicators:
-                    old = next((i for i in node.existing.indicators
-                                if i.name == indicator.values["name"] and i.archived_at is None),
-                               None)
+                for indicator, old in _matched_indicators(node, node.existing):
                     if old is None:
                         details.append(_("Indikator „%(name)s“ neu",
                                          name=indicator.values["name"]))
                     else:
                         details.extend(
                             f"{indicator.values['name']}: {d}"
-                            for d in self._differences(old, indicator.values))
+                            for d in self._differences(old, node.given(indicator.values)))
             if details:
                 self.check.changes.append(Change("geändert", entity, label, tuple(details)))
             else:
@@ -595,7 +638,7 @@ class _Checker:
     # --- Sachstände ---------------------------------------------------------------
 
     def _answers(self) -> None:
-        worksheet = reading.find_sheet(self.book, STATUS)
+        worksheet = self._sheet(STATUS)
         if worksheet is None:
             return
         rows, records = reading.read_records(worksheet, STATUS, ("measure", "as_of", "status"))
@@ -649,21 +692,19 @@ class _Checker:
         return isinstance(self._existing(number), Measure)
 
     def _check_answers(self, rows: SheetRows, answers: list[AnswerRow]) -> None:
-        """Status rules per measure in date order; duplicates and known answers skipped."""
+        """Status rules per measure in date order; answers hki already has are skipped.
+
+        Two different answers for one day are kept (hki allows that too; the later row
+        counts as the later one), the same answer twice only once.
+        """
         existing = self._counted_updates()
-        seen: dict[tuple[str, date], int] = {}
         for answer in sorted(answers, key=lambda a: (a.number, a.as_of, a.row)):
-            key = (answer.number, answer.as_of)
-            if key in seen:
-                rows.problem(answer.row, "as_of", _(
-                    "Für Maßnahme %(number)s gibt es schon in Zeile %(other)d einen Sachstand "
-                    "vom %(day)s.", number=answer.number, other=seen[key],
-                    day=datum(answer.as_of)))
-                continue
-            seen[key] = answer.row
             measure = self._existing(answer.number)
             node = self.by_number.get(answer.number)
-            end = node.values.get("end_date") if node else getattr(measure, "end_date", None)
+            if node is not None and (node.existing is None or "end" in node.present):
+                end = node.values.get("end_date")
+            else:
+                end = getattr(measure, "end_date", None)
             known = existing.get(answer.number, [])
             earlier = [u for u in known if u[0] <= answer.as_of]
             previous = max(earlier, key=lambda u: u[0])[1] if earlier else None
@@ -697,7 +738,7 @@ class _Checker:
         stmt = select(StatusUpdate).where(StatusUpdate.measure_id.in_(numbers), counted())
         for u in self.session.scalars(stmt):
             result.setdefault(numbers[u.measure_id], []).append(
-                (u.as_of, u.status, u.progress, u.note))
+                (u.as_of, u.status, u.progress, _comparable(u.note)))
         return result
 
 
@@ -714,18 +755,37 @@ def _end(cell: Cell | None) -> date | None:
 
 
 def _own_values(node: NodeRow) -> dict[str, Any]:
-    return {k: v for k, v in node.values.items() if k != "number"}
+    return {k: v for k, v in node.given(node.values).items() if k != "number"}
+
+
+def _matched_indicators(node: NodeRow, measure: Measure) -> list[tuple[IndicatorRow,
+                                                                        Indicator | None]]:
+    """Pair the file's indicators with the measure's: the n-th of a name with the n-th."""
+    if node.existing is not None and "indicator" not in node.present:
+        return []
+    unused: dict[str, list[Indicator]] = {}
+    for indicator in measure.indicators:
+        if indicator.archived_at is None:
+            unused.setdefault(indicator.name, []).append(indicator)
+    pairs: list[tuple[IndicatorRow, Indicator | None]] = []
+    for row in node.indicators:
+        same = unused.get(row.values["name"], [])
+        pairs.append((row, same.pop(0) if same else None))
+    return pairs
 
 
 def _relation_changes(node: NodeRow, measure: Measure) -> list[str]:
     details = []
-    if node.lead and node.lead != measure.lead.name:
+    if "lead" in node.present and node.lead and node.lead != measure.lead.name:
         details.append(f"{_('Federführung')}: {measure.lead.name} → {node.lead}")
-    for label, old, new in ((_("Kooperationspartner"), [p.name for p in measure.partners],
-                             node.partners),
-                            (_("Zielgruppen"), [t.name for t in measure.target_groups],
-                             node.target_groups)):
-        if sorted(old) != sorted(new):
+    for key, label, old, new in (
+            ("partners", _("Kooperationspartner"), [p.name for p in measure.partners],
+             node.partners),
+            ("target_groups", _("Zielgruppen"), [t.name for t in measure.target_groups],
+             node.target_groups)):
+        if key not in node.present:
+            continue
+        if sorted(n.lower() for n in old) != sorted(n.lower() for n in new):
             details.append(f"{label}: {'; '.join(sorted(old)) or '–'} → "
                            f"{'; '.join(sorted(new)) or '–'}")
     return details
@@ -747,8 +807,11 @@ def _label_of(key: str) -> str:
 
 
 def _comparable(value: Any) -> Any:
+    """Equal for the import: 5.0 and 5, texts up to line endings and outer spaces."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n").strip()
     return value
 
 
@@ -786,7 +849,7 @@ def apply_import(session: AnySession, check: ImportCheck, author: User | None) -
     for name in check.new_organisations:
         organisations[name] = Organisation(name=name)
         session.add(organisations[name])
-    groups = {t.name: t for t in session.scalars(select(TargetGroup))}
+    groups = {t.name.lower(): t for t in session.scalars(select(TargetGroup))}
     plan = check.plan
     if plan is None:
         values = dict(check.concept)
@@ -826,9 +889,15 @@ def _write_node(session: AnySession, plan: Plan, node: NodeRow,
                 groups: dict[str, TargetGroup]) -> Field | Goal | Measure:
     values: dict[str, Any] = dict(node.values)
     if node.level == 3:
-        values["lead"] = organisations[node.lead]
-        values["partners"] = [organisations[p] for p in node.partners]
-        values["target_groups"] = [_group(session, groups, t) for t in node.target_groups]
+        relations: dict[str, Callable[[], Any]] = {
+            "lead": lambda: organisations[node.lead],
+            "partners": lambda: [organisations[p] for p in node.partners],
+            "target_groups": lambda: [_group(session, groups, t) for t in node.target_groups],
+        }
+        for key, make in relations.items():
+            if node.existing is None or key in node.present:
+                values[key] = make()
+    values = node.given(values)
     target = node.existing
     if target is None:
         parent: Any = plan if node.level == 1 else written.get(node.parent_number) or \
@@ -841,28 +910,29 @@ def _write_node(session: AnySession, plan: Plan, node: NodeRow,
         target = kinds[node.level](**values)
         siblings.append(target)
     else:
-        for key, value in values.items():
-            if key != "number" and _differs(getattr(target, key), value):
-                setattr(target, key, value)
+        _set_changed(target, values)
     if isinstance(target, Measure):
-        for indicator in node.indicators:
-            old = next((i for i in target.indicators
-                        if i.name == indicator.values["name"] and i.archived_at is None), None)
+        for indicator, old in _matched_indicators(node, target):
             if old is None:
                 position = max((i.position for i in target.indicators), default=-1) + 1
                 target.indicators.append(Indicator(position=position, **indicator.values))
             else:
-                for key, value in indicator.values.items():
-                    if getattr(old, key) != value:
-                        setattr(old, key, value)
+                _set_changed(old, node.given(indicator.values))
     return target
+
+
+def _set_changed(target: Any, values: dict[str, Any]) -> None:
+    """Set only what differs, so an unchanged element gets no audit entry."""
+    for key, value in values.items():
+        if key != "number" and _differs(getattr(target, key), value):
+            setattr(target, key, value)
 
 
 def _differs(old: Any, new: Any) -> bool:
     """Lists of related objects are equal whatever their order."""
     if isinstance(old, list) and isinstance(new, list):
         return {id(o) for o in old} != {id(n) for n in new}
-    return bool(old != new)
+    return bool(_comparable(old) != _comparable(new))
 
 
 def _parent(plan: Plan, number: str) -> Field | Goal:
@@ -875,7 +945,9 @@ def _parent(plan: Plan, number: str) -> Field | Goal:
 
 
 def _group(session: AnySession, groups: dict[str, TargetGroup], name: str) -> TargetGroup:
-    if name not in groups:
-        groups[name] = TargetGroup(name=name)
-        session.add(groups[name])
-    return groups[name]
+    """A target group by name, ignoring case (as the form does), created if missing."""
+    key = name.lower()
+    if key not in groups:
+        groups[key] = TargetGroup(name=name)
+        session.add(groups[key])
+    return groups[key]

@@ -13,7 +13,8 @@ import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any, cast
 
 from flask_babel import gettext as _
@@ -28,6 +29,10 @@ from hki.transfer.sheets import Sheet, header_key
 
 #: Rows per sheet; a plan has hundreds, a history some thousands. More is a wrong file.
 MAX_ROWS = 20_000
+#: Rows stored in a sheet at all, also empty formatted ones (each costs memory to load).
+MAX_STORED_ROWS = 100_000
+#: Plausible years for any date in a plan.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 #: Unpacked size of the whole file; protects against "zip bombs".
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 #: The start of every OLE2 compound file: old .xls, and password-protected .xlsx.
@@ -124,15 +129,19 @@ def _check_row_counts(data: bytes) -> None:
     try:
         for sheet in book.worksheets:
             filled = 0
-            for values in sheet.iter_rows(values_only=True):
+            for stored, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if stored > MAX_STORED_ROWS:
+                    raise _too_many(sheet.title, MAX_STORED_ROWS, _(
+                        "Zeilen (auch leere, formatierte). Bitte löschen Sie die leeren Zeilen "
+                        "unter der Tabelle oder kopieren Sie nur die Tabelle in eine neue "
+                        "Arbeitsmappe."))
                 if any(v is not None and str(v).strip() for v in values):
                     filled += 1
                     if filled > MAX_ROWS:
-                        raise FileProblemError(_(
-                            "Das Blatt „%(sheet)s“ hat mehr als %(max)s ausgefüllte Zeilen. So "
-                            "viele kann hki nicht auf einmal einlesen; bitte teilen Sie die "
-                            "Datei auf oder prüfen Sie, ob es die richtige Datei ist.",
-                            sheet=sheet.title, max=f"{MAX_ROWS:,}".replace(",", ".")))
+                        raise _too_many(sheet.title, MAX_ROWS, _(
+                            "ausgefüllte Zeilen. So viele kann hki nicht auf einmal einlesen; "
+                            "bitte teilen Sie die Datei auf oder prüfen Sie, ob es die "
+                            "richtige Datei ist."))
     except FileProblemError:
         raise
     except Exception as error:
@@ -141,13 +150,15 @@ def _check_row_counts(data: bytes) -> None:
         book.close()
 
 
-def find_sheet(book: Workbook, sheet: Sheet) -> Worksheet | None:
-    """The worksheet for ``sheet``, matched loosely by name."""
+def _too_many(sheet: str, limit: int, what: str) -> FileProblemError:
+    return FileProblemError(_("Das Blatt „%(sheet)s“ hat mehr als %(max)s %(what)s",
+                              sheet=sheet, max=f"{limit:,}".replace(",", "."), what=what))
+
+
+def find_sheets(book: Workbook, sheet: Sheet) -> list[Worksheet]:
+    """The worksheets for ``sheet``, matched loosely by name (more than one is a mistake)."""
     wanted = header_key(sheet.name)
-    for worksheet in book.worksheets:
-        if header_key(worksheet.title) == wanted:
-            return worksheet
-    return None
+    return [w for w in book.worksheets if header_key(w.title) == wanted]
 
 
 @dataclass
@@ -249,7 +260,7 @@ def raw(cell: Cell | None) -> Any:
     """A cell's value; formulas and Excel errors are refused (hki needs values)."""
     if cell is None or cell.value is None:
         return None
-    if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
+    if cell.data_type == "f":
         raise CellError(_(
             "Die Zelle enthält eine Formel. Bitte ersetzen Sie sie durch ihren Wert (Kopieren, "
             "dann Einfügen → Werte)."))
@@ -265,12 +276,15 @@ def text(cell: Cell | None, limit: int) -> str:
     value = raw(cell)
     if value is None:
         return ""
-    if isinstance(value, datetime | date):
-        raise CellError(_("Excel hat den Eintrag als Datum gelesen. Bitte formatieren Sie die "
-                          "Zelle als Text und tragen Sie ihn erneut ein."))
+    if isinstance(value, datetime | date | dt_time | timedelta):
+        raise CellError(_("Excel hat den Eintrag als Datum oder Uhrzeit gelesen. Bitte "
+                          "formatieren Sie die Zelle als Text und tragen Sie ihn erneut ein."))
+    if isinstance(value, bool):
+        raise CellError(_("Hier steht ein Wahrheitswert (WAHR/FALSCH). Bitte tragen Sie "
+                          "Text ein."))
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    result = str(value).strip()
+    result = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(result) > limit:
         raise CellError(_("Der Text ist zu lang (%(n)d Zeichen, höchstens %(max)d).",
                           n=len(result), max=limit))
@@ -290,11 +304,23 @@ def day(cell: Cell | None, *, month_end: bool = False) -> date | None:
     value = raw(cell)
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
+    if isinstance(value, bool):
+        raise CellError(_("Bitte tragen Sie ein Datum ein (TT.MM.JJJJ)."))
+    found = value.date() if isinstance(value, datetime) else value
+    if not isinstance(found, date):
+        found = _written_day(str(value).strip(), month_end)
+    if found is not None:
+        if not FIRST_YEAR <= found.year <= LAST_YEAR:
+            raise CellError(_("Das Jahr %(year)d ist nicht plausibel (erlaubt: %(first)d bis "
+                              "%(last)d).", year=found.year, first=FIRST_YEAR, last=LAST_YEAR))
+        return found
     written = str(value).strip()
+    raise CellError(_("„%(value)s“ ist kein gültiges Datum. Bitte schreiben Sie TT.MM.JJJJ, "
+                      "z. B. 31.12.2025.", value=written))
+
+
+def _written_day(written: str, month_end: bool) -> date | None:
+    """TT.MM.JJJJ, JJJJ-MM-TT or MM.JJJJ; ``None`` if it is none of them."""
     try:
         if match := _DAY.match(written):
             return date(int(match[3]), int(match[2]), int(match[1]))
@@ -307,9 +333,8 @@ def day(cell: Cell | None, *, month_end: bool = False) -> date | None:
             following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
             return date.fromordinal(following.toordinal() - 1)
     except ValueError:
-        pass
-    raise CellError(_("„%(value)s“ ist kein gültiges Datum. Bitte schreiben Sie TT.MM.JJJJ, "
-                      "z. B. 31.12.2025.", value=written))
+        return None
+    return None
 
 
 def number(cell: Cell | None) -> float | None:
@@ -333,8 +358,8 @@ def whole(cell: Cell | None, low: int, high: int | None, what: str) -> int | Non
     value = number(cell)
     if value is None:
         return None
-    if cell is not None and "%" in (cell.number_format or "") and isinstance(cell.value,
-                                                                          int | float):
+    if cell is not None and _percent_format(cell.number_format) and isinstance(
+            cell.value, int | float):
         value *= 100
     value = round(value, 6)
     if not value.is_integer():
@@ -348,10 +373,20 @@ def whole(cell: Cell | None, low: int, high: int | None, what: str) -> int | Non
     return result
 
 
+def _percent_format(number_format: str | None) -> bool:
+    """A format that shows a value ×100 with "%" (not a quoted or escaped percent sign)."""
+    plain = re.sub(r'"[^"]*"|\\.', "", number_format or "")
+    return "%" in plain
+
+
 def names(cell: Cell | None, limit: int) -> list[str]:
-    """Several names in one cell, separated by semicolons or line breaks; each once."""
+    """Several names in one cell, each once: one per line, or else separated by semicolons.
+
+    Exports write one name per line, so a name that contains a semicolon survives.
+    """
     value = text(cell, 10 * limit)
-    found = [n.strip() for n in re.split(r"[;\n]", value) if n.strip()]
+    separator = "\n" if "\n" in value else ";"
+    found = [n.strip() for n in value.split(separator) if n.strip()]
     for name in found:
         if len(name) > limit:
             raise CellError(_("Der Name „%(name)s…“ ist zu lang (höchstens %(max)d Zeichen).",

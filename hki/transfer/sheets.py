@@ -83,9 +83,10 @@ PLAN = Sheet("Plan", (
     Column("lead", "Federführung", 30, aliases=("federführend", "Federführende Stelle"),
            hint="Pflicht bei Maßnahmen: genau eine Organisation (siehe Blatt Organisationen)."),
     Column("partners", "Kooperationspartner", 30, aliases=("Partner",),
-           hint="Mehrere Namen mit Semikolon (;) trennen."),
+           hint="Mehrere Namen mit Semikolon (;) trennen oder je einen in eine Zeile der "
+                "Zelle schreiben (Alt+Eingabe)."),
     Column("target_groups", "Zielgruppen", 30, aliases=("Zielgruppe",),
-           hint="Mehrere mit Semikolon (;) trennen; neue Zielgruppen werden angelegt."),
+           hint="Wie Kooperationspartner; neue Zielgruppen werden angelegt."),
     Column("start", "Beginn", 12, aliases=("Start", "von"),
            hint="Pflicht bei Maßnahmen: Datum (TT.MM.JJJJ) oder Monat (MM.JJJJ)."),
     Column("end", "Ende", 12, aliases=("bis",),

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -115,8 +116,14 @@ def to_xlsx(tables: Sequence[Table]) -> bytes:
 
 
 def _xlsx_value(value: Any) -> Any:
+    """Timestamps in local time; texts without control characters (.xlsx cannot hold them).
+
+    They come with text pasted from Word; a vertical tab there is a line break.
+    """
     if isinstance(value, datetime):
         return _local(value)
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value.replace("\x0b", "\n"))
     return value
 
 
@@ -151,7 +158,7 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, date):
         return datum(value)
     if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
+        return (str(int(value)) if value.is_integer() else repr(value)).replace(".", ",")
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
@@ -259,8 +266,8 @@ def _indicator_cells(indicator: Any) -> list[Any]:
 
 
 def _measure_cells(m: MeasureAsOf) -> list[Any]:
-    return [m.lead, f"{LIST_SEPARATOR} ".join(m.partners),
-            f"{LIST_SEPARATOR} ".join(m.target_groups), m.start_date,
+    # One name per line: names may contain the semicolon that people type between them.
+    return [m.lead, "\n".join(m.partners), "\n".join(m.target_groups), m.start_date,
             m.end_date or ONGOING_END, str(m.priority.label), m.funding_note, m.budget_eur]
 
 

@@ -134,6 +134,13 @@ CASES: list[tuple[str, dict[str, Any], tuple[str | None, int | None, str | None]
      ("Plan", 3, "A"), "Zu Ziel 2.1 fehlt die übergeordnete Zeile 2"),
     ("end before start", {"edit": _set("H5", "01.2026")},
      ("Plan", 5, "H"), "Das Ende (31.01.2026) liegt vor dem Beginn (01.03.2026)"),
+    ("budget too large", {"edit": _set("K5", 3_000_000_000)},
+     ("Plan", 5, "K"), "Das Budget liegt zwischen 0 und 2147483647"),
+    ("implausible year", {"concept": {**CONCEPT, "Gültig ab": date(1, 1, 1)}},
+     ("Konzept", 6, "B"), "Das Jahr 1 ist nicht plausibel"),
+    ("truth value as text", {"edit": _set("B3", True)}, ("Plan", 3, "B"), "Wahrheitswert"),
+    ("number of the wrong form", {"edit": _set("A5", "1.1.x")},
+     ("Plan", 5, "A"), "„1.1.x“ ist keine gültige Nummer"),
     ("missing column", {"edit": _set("B1", None)},
      ("Plan", 1, None), "Die Spalte „Titel“ fehlt"),
     ("missing plan data", {"concept": {"Titel": "Neu"}},
@@ -272,3 +279,73 @@ def test_a_closed_plan_is_not_changed_and_an_ambiguous_title_is_refused(
     make.plan(title=plan.title)
     twice = only_error(checked(workbook()))
     assert twice.sheet == "Konzept" and "heißen 2 Pläne" in twice.message
+
+
+def test_a_sheet_given_twice_is_refused(make: Factories) -> None:
+    def twice(book: Workbook) -> None:
+        book.create_sheet("Sachstaende").append(["Maßnahme (Nr.)", "Stand am",
+                                                 "Umsetzungsstand"])
+
+    problem = only_error(checked(workbook(edit=twice)))
+    assert "„Sachstände“, „Sachstaende“ meinen dasselbe Blatt" in problem.message
+
+
+def test_names_must_match_hki_and_deactivated_offices_take_no_new_measures(
+    make: Factories,
+) -> None:
+    make.organisation("Jugendamt")
+    make.organisation("VHS").is_active = False
+    db.session.flush()
+    check = checked(workbook(organisations=("jugendamt", "Kita-Verband")))
+    assert sorted(((p.sheet, p.row, p.column) for p in check.errors), key=str) == [
+        ("Organisationen", 2, "A"), ("Plan", 5, "D")]
+    messages = " ".join(p.message for p in check.errors)
+    assert "Die Organisation heißt in hki „Jugendamt“" in messages
+    assert "„VHS“ ist deaktiviert und übernimmt keine neuen Maßnahmen" in messages
+
+
+def test_columns_missing_from_the_file_leave_existing_values_alone(make: Factories) -> None:
+    author = make.user(role=Role.COORDINATOR)
+    importing.apply_import(db.session, checked(workbook()), author)
+    db.session.commit()
+
+    def slim(book: Workbook) -> None:
+        sheet = book["Plan"]
+        for column in ("R", "Q", "P", "N", "M", "K", "J", "H", "F", "E", "C"):
+            sheet.delete_cols(ord(column) - 64)  # keep number, title, lead, start, priority
+        sheet["B5"] = "Elterncafés in allen Stadtteilen"
+
+    check = checked(workbook(edit=slim, status=[]))
+    assert check.errors == []
+    assert [(c.kind, c.details) for c in check.changes] == [
+        ("geändert", ("Titel: Elterncafés → Elterncafés in allen Stadtteilen",))]
+    importing.apply_import(db.session, check, author)
+    m2 = db.session.scalars(select(Measure).where(Measure.number == "1.1.2")).one()
+    assert (m2.title, m2.end_date, m2.budget_eur) == (
+        "Elterncafés in allen Stadtteilen", date(2027, 12, 31), 5000)
+    assert sorted(t.name for t in m2.target_groups) == ["Eltern", "Neuzugewanderte"]
+    assert [(i.unit, i.target_value) for i in m2.indicators] == [("Personen", 120.0)]
+
+
+def test_existing_plan_period_is_checked_with_the_new_dates(make: Factories) -> None:
+    author = make.user(role=Role.COORDINATOR)
+    importing.apply_import(db.session, checked(workbook()), author)
+    problem = only_error(checked(workbook(
+        concept={"Titel": CONCEPT["Titel"], "Gültig ab": date(2031, 1, 1)})))
+    assert problem.message == "„Gültig bis“ liegt vor „Gültig ab“."
+
+
+def test_german_numbers_and_percent_formats(make: Factories) -> None:
+    author = make.user(role=Role.COORDINATOR)
+
+    def german(book: Workbook) -> None:
+        book["Plan"]["K5"], book["Plan"]["N5"] = "5.000", "1.250"
+        book["Sachstände"]["F2"] = 20
+        book["Sachstände"]["F2"].number_format = '0" %"'  # shows "20 %", no scaling
+        book["Sachstände"]["F3"] = 0.1
+        book["Sachstände"]["F3"].number_format = "0%"  # shows "10%": Excel stores 0.1
+
+    importing.apply_import(db.session, checked(workbook(edit=german)), author)
+    m2 = db.session.scalars(select(Measure).where(Measure.number == "1.1.2")).one()
+    assert (m2.budget_eur, m2.indicators[0].baseline_value) == (5000, 1250.0)
+    assert sorted(u.progress or 0 for u in db.session.scalars(select(StatusUpdate))) == [10, 20]

@@ -209,3 +209,19 @@ def test_checking_a_file_against_a_plan_takes_the_same_queries_for_any_size(
         assert check.errors == [] and check.changes == []
         counted.append(count_queries.count)
     assert counted[0] == counted[1]
+
+
+def test_exports_survive_control_characters_and_keep_every_digit(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    measure = make.measure(number="1.1.1", description="aus Word\x0bkopiert\x01")
+    make.indicator(measure, name="Teilnehmende", baseline_value=1234567.5, target_value=2e6)
+    plan_id = measure.goal.field.plan_id
+    auth.login_as(Role.READER)
+    response = client.get(f"/plaene/{plan_id}/export.xlsx")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    assert book["Plan"]["C4"].value == "aus Word\nkopiert"
+    row = next(r for r in _csv(client.get(f"/plaene/{plan_id}/export.csv").data)
+               if r[0] == "1.1.1")
+    assert row[13:16] == ["1234567,5", "", "2000000"]
