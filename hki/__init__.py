@@ -64,6 +64,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from hki.plan import edit_views
     from hki.plan import views as plan_views
     from hki.reports import views as report_views
+    from hki.revision import views as revision_views
     from hki.transfer import views as transfer_views
     from hki.updates import views as update_views
 
@@ -81,7 +82,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         return {"can": security.can, "Action": security.Action}
 
     for blueprint in (plan_views.bp, edit_views.bp, update_views.bp, report_views.bp,
-                      auth_views.bp, dashboard_views.bp, transfer_views.bp, health.bp):
+                      auth_views.bp, dashboard_views.bp, transfer_views.bp, revision_views.bp,
+                      health.bp):
         app.register_blueprint(blueprint)
     security.register(app)
     errors.register(app)
@@ -97,5 +99,6 @@ def _import_models() -> None:
     from hki.dashboard import search as _search  # noqa: F401
     from hki.plan import models as _plan  # noqa: F401
     from hki.reports import models as _reports  # noqa: F401
+    from hki.revision import models as _revision  # noqa: F401
     from hki.transfer import models as _transfer  # noqa: F401
     from hki.updates import models as _updates  # noqa: F401

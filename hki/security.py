@@ -34,8 +34,8 @@ from limits import parse
 
 from hki.auth.models import User
 from hki.extensions import limiter
-from hki.plan.models import Measure
-from hki.vocab import Role
+from hki.plan.models import Measure, Plan
+from hki.vocab import PlanState, Role
 
 
 class Action(StrEnum):
@@ -73,6 +73,8 @@ def can(user: Any, action: Action, target: object | None = None) -> bool:
         return False
     if action not in ROLE_ACTIONS[user.role]:
         return False
+    if action in CHANGES_A_PLAN and _closed(target):
+        return False  # an abgeschlossen plan is a record: read-only for everyone
     if action is Action.POST_UPDATE and user.role is Role.OFFICE and target is not None:
         # Without a target the question is "may post at all" (menus, own work list).
         return (
@@ -81,6 +83,16 @@ def can(user: Any, action: Action, target: object | None = None) -> bool:
             and target.lead_organisation_id == user.organisation_id
         )
     return True
+
+
+#: Actions that change a plan or its measures; refused once the plan is closed.
+CHANGES_A_PLAN = frozenset({Action.POST_UPDATE, Action.EDIT_PLAN, Action.RUN_ROUNDS})
+
+
+def _closed(target: object | None) -> bool:
+    """Whether ``target`` (a plan or a measure) belongs to an abgeschlossen plan."""
+    plan = target.goal.field.plan if isinstance(target, Measure) else target
+    return isinstance(plan, Plan) and plan.state is PlanState.CLOSED
 
 
 def authorize(action: Action, target: object | None = None) -> None:

@@ -93,6 +93,21 @@ class Role(LabelledEnum):
     READER = "reader"
 
 
+class Outcome(LabelledEnum):
+    """What the Fortschreibung decided for a measure of the plan that ends."""
+
+    CARRIED_OVER = "carried_over"
+    CLOSED = "closed"
+    DROPPED = "dropped"
+
+
+class ReportKind(LabelledEnum):
+    """A Sachstandsbericht for a Stichtag, or the Abschlussbericht of a plan that ends."""
+
+    PROGRESS = "progress"
+    FINAL = "final"
+
+
 class Decision(LabelledEnum):
     """A coordinator's review of an office's update (Freigabe)."""
 
@@ -111,6 +126,11 @@ LABELS: dict[LabelledEnum, LazyString] = {
     Role.COORDINATOR: _l("Koordination (KMuT)"),
     Role.OFFICE: _l("Fachstelle"),
     Role.READER: _l("Lesezugriff"),
+    Outcome.CARRIED_OVER: _l("übernehmen"),
+    Outcome.CLOSED: _l("abschließen"),
+    Outcome.DROPPED: _l("entfallen lassen"),
+    ReportKind.PROGRESS: _l("Sachstandsbericht"),
+    ReportKind.FINAL: _l("Abschlussbericht"),
     Decision.ACCEPTED: _l("freigegeben"),
     Decision.RETURNED: _l("zurückgegeben"),
 }

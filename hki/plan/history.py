@@ -51,6 +51,8 @@ class MeasureAsOf:
     funding_note: str
     budget_eur: int | None
     indicators: tuple[IndicatorAsOf, ...]
+    #: The predecessor plan's measure this one continues (Fortschreibung).
+    origin_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ def _build(plan: dict[str, Any], snaps: dict[str, dict[int, dict[str, Any]]],
                 tuple(sorted(groups.get(t, "?") for t in s["target_groups"])),
                 date.fromisoformat(s["start_date"]), _date(s["end_date"]),
                 Priority(s["priority"]), s["funding_note"], s["budget_eur"],
-                _in_order(children.get(("measure", i), [])),
+                _in_order(children.get(("measure", i), [])), s.get("origin_id"),
             )
             children.setdefault(("goal", s["goal_id"]), []).append((s, measure))
     for i, s in snaps.get(Goal.__tablename__, {}).items():

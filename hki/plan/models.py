@@ -190,6 +190,8 @@ class Measure(PlanNode, OptimisticLock, Versioned, Model):
     funding_note: Mapped[str] = mapped_column(Text, default="")
     #: Planned budget in whole euros, if the plan names one.
     budget_eur: Mapped[int | None]
+    #: The measure of the predecessor plan this one continues (Fortschreibung).
+    origin_id: Mapped[int | None] = mapped_column(ForeignKey("measures.id"), index=True)
 
     goal: Mapped[Goal] = relationship(back_populates="measures")
     lead: Mapped[Organisation] = relationship()
@@ -203,6 +205,7 @@ class Measure(PlanNode, OptimisticLock, Versioned, Model):
         back_populates="measure", order_by="Indicator.position", cascade="all, delete-orphan"
     )
     updates: Mapped[list[StatusUpdate]] = relationship(back_populates="measure")
+    origin: Mapped[Measure | None] = relationship(remote_side=[id])
 
 
 class Indicator(OptimisticLock, Versioned, Model):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 
 from hki.auth.queries import AUDIT_FIELDS
+from hki.extensions import db
 from hki.plan import queries
 from hki.plan.chart import indicator_chart
 from hki.plan.history import measure_history
+from hki.revision.services import lineage_of, successor_of
 from hki.updates.queries import current_update, update_history
 
 bp = Blueprint("plan", __name__)
@@ -25,7 +27,8 @@ def overview(plan_id: int) -> str:
     overview = queries.plan_overview(plan_id)
     if overview is None:
         abort(404)
-    return render_template("plan/overview.html", o=overview, plan=overview.plan)
+    return render_template("plan/overview.html", o=overview, plan=overview.plan,
+                           successor=successor_of(db.session, overview.plan))
 
 
 @bp.get("/massnahmen/<int:measure_id>")
@@ -38,4 +41,5 @@ def measure(measure_id: int) -> str:
     return render_template("plan/measure.html", m=found, history=history,
                            current=current_update(found.id),
                            changes=measure_history(found), fields=AUDIT_FIELDS,
-                           charts={i.id: indicator_chart(i) for i in found.indicators})
+                           charts={i.id: indicator_chart(i) for i in found.indicators},
+                           lineage=lineage_of(found))

@@ -58,13 +58,15 @@ def _segments(t: Tally, scale: float) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def field_bars(report: ReportData) -> tuple[list[Bar], float]:
-    """The bars (one per field, all on one scale) and the chart's height."""
-    most = max((b.tally.total for b in report.fields), default=0) or 1
+def bars(rows: list[tuple[str, Tally]]) -> tuple[list[Bar], float]:
+    """Labelled bars, all on one scale, and the chart's height (with room for the legend)."""
+    most = max((t.total for _label, t in rows), default=0) or 1
     scale = (WIDTH - LABEL_W - 40) / most
-    bars = [
-        Bar(y=i * (BAR_H + GAP), label=f"{b.field.number} {b.field.title}",
-            total=b.tally.total, segments=_segments(b.tally, scale))
-        for i, b in enumerate(report.fields)
-    ]
-    return bars, len(bars) * (BAR_H + GAP) + 70  # room for the legend below
+    out = [Bar(y=i * (BAR_H + GAP), label=label, total=t.total, segments=_segments(t, scale))
+           for i, (label, t) in enumerate(rows)]
+    return out, len(out) * (BAR_H + GAP) + 70
+
+
+def field_bars(report: ReportData) -> tuple[list[Bar], float]:
+    """One bar per field of the report."""
+    return bars([(f"{b.field.number} {b.field.title}", b.tally) for b in report.fields])

@@ -128,6 +128,8 @@ class ReportData:
     fields: list[FieldBlock]
     total: Tally
     changes: Changes | None
+    #: Numbers of the measures (of the predecessor plan) that measures here continue.
+    origins: dict[int, str] = field(default_factory=dict)
 
     @property
     def entries(self) -> list[MeasureEntry]:
@@ -216,7 +218,16 @@ def gather(plan_id: int, stichtag: date, known_at: datetime,
         changes = _changes(Changes(base=compare_with, base_known_at=base_known_at,
                                    base_is_report=reported is not None), entries, base_plan)
     return ReportData(plan=plan, stichtag=stichtag, known_at=known_at, fields=blocks,
-                      total=tally(entries), changes=changes)
+                      total=tally(entries), changes=changes, origins=_origins(entries))
+
+
+def _origins(entries: list[MeasureEntry]) -> dict[int, str]:
+    """Origin id → number; one query, and only for a plan that continues another."""
+    ids = {e.measure.origin_id for e in entries if e.measure.origin_id is not None}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Measure.id, Measure.number).where(Measure.id.in_(ids)))
+    return {measure_id: number for measure_id, number in rows}
 
 
 def _changes(result: Changes, entries: list[MeasureEntry], base_plan: PlanAsOf | None) -> Changes:

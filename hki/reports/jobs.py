@@ -21,9 +21,29 @@ from hki.db import AnySession, utcnow
 from hki.plan.models import Plan
 from hki.reports.data import gather
 from hki.reports.models import Report, ReportState
-from hki.reports.render import render_pdf_pages
+from hki.reports.render import pdf_from_html, render_pdf_pages
+from hki.vocab import ReportKind
 
 log = logging.getLogger(__name__)
+
+
+def _render(report: Report) -> tuple[bytes, int]:
+    """The PDF of a Sachstandsbericht, or of an Abschlussbericht."""
+    if report.kind is ReportKind.FINAL:
+        from hki.revision.final import gather_final, render_final_html
+
+        return pdf_from_html(render_final_html(gather_final(report.plan_id, report.known_at)))
+    return render_pdf_pages(gather(report.plan_id, report.stichtag, report.known_at,
+                                   compare_with=report.compare_with))
+
+
+def request_final(session: AnySession, plan: Plan, user: User) -> Report:
+    """Queue the Abschlussbericht: Stichtag is the plan's last day, K this moment."""
+    report = Report(plan=plan, requested_by=user, stichtag=plan.valid_to, known_at=utcnow(),
+                    kind=ReportKind.FINAL)
+    session.add(report)
+    session.flush()
+    return report
 
 
 def request_report(session: AnySession, plan: Plan, user: User, stichtag: date,
@@ -73,8 +93,7 @@ def run_once(session: AnySession) -> Report | None:
         return None
     report_id = report.id
     try:
-        pdf, pages = render_pdf_pages(gather(report.plan_id, report.stichtag, report.known_at,
-                                       compare_with=report.compare_with))
+        pdf, pages = _render(report)
     except Exception as error:  # any failure ends as a German message, nothing half-stored
         log.exception("Bericht %s konnte nicht erstellt werden", report_id)
         session.rollback()

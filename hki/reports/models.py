@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from hki.db import UTCDateTime, code_enum, utcnow
 from hki.extensions import Model
+from hki.vocab import ReportKind
 
 if TYPE_CHECKING:
     from hki.auth.models import User
@@ -44,6 +45,10 @@ class Report(Model):
     known_at: Mapped[datetime] = mapped_column(UTCDateTime())
     #: The comparison base ("Änderungen seit …"), if any.
     compare_with: Mapped[date | None]
+    #: Sachstandsbericht, or the Abschlussbericht of a plan at its end (Stichtag: its end).
+    kind: Mapped[ReportKind] = mapped_column(code_enum(ReportKind, "report_kind"),
+                                             default=ReportKind.PROGRESS,
+                                             server_default=ReportKind.PROGRESS.value)
     state: Mapped[ReportState] = mapped_column(code_enum(ReportState, "report_state"),
                                                default=ReportState.QUEUED)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -62,4 +67,5 @@ class Report(Model):
     @property
     def file_name(self) -> str:
         """Download name, e.g. Sachstandsbericht_2024-12-31_Nr12.pdf."""
-        return f"Sachstandsbericht_{self.stichtag.isoformat()}_Nr{self.id}.pdf"
+        name = "Abschlussbericht" if self.kind is ReportKind.FINAL else "Sachstandsbericht"
+        return f"{name}_{self.stichtag.isoformat()}_Nr{self.id}.pdf"

@@ -239,13 +239,10 @@ class _Checker:
         self._organisations()
         self._plan_rows()
         self._answers()
-        tree = {"Handlungskonzept", *LEVELS.values()}
-        if check.plan is not None and check.plan.state is PlanState.CLOSED and any(
-                c.entity in tree for c in check.changes):
+        if check.plan is not None and check.plan.state is PlanState.CLOSED and check.changes:
             check.problems.append(Problem(_(
-                "Der Plan „%(title)s“ ist abgeschlossen; seine Gliederung und Maßnahmen "
-                "können nicht mehr geändert werden. Die Datei ändert sie aber.",
-                title=check.plan.title), "Plan"))
+                "Der Plan „%(title)s“ ist abgeschlossen und nur noch lesbar; die Datei würde "
+                "ihn ändern.", title=check.plan.title)))
         if not check.errors and not check.changes:
             check.problems.append(Problem(
                 _("Die Datei enthält nichts, was hki noch nicht hat. Es gibt nichts zu "

@@ -16,7 +16,7 @@ from hki.security import Action, can
 from hki.updates.models import StatusUpdate, UpdateReview
 from hki.updates.queries import is_corrected
 from hki.updates.rules import CheckedUpdate, check_update
-from hki.vocab import Decision, Status
+from hki.vocab import Decision, PlanState, Status
 
 
 class InvalidUpdateError(ValueError):
@@ -62,6 +62,9 @@ def build_update(
         status, progress, note, finite=measure.end_date is not None, previous=previous
     )
     errors = dict(checked.errors)
+    if measure.goal.field.plan.state is PlanState.CLOSED:
+        errors["status"] = _("Der Plan ist abgeschlossen; es können keine Sachstände mehr "
+                             "erfasst werden.")
     if corrects is not None and (corrects.measure_id != measure.id or not correctable(corrects)):
         errors["corrects"] = _("Dieser Sachstand kann hier nicht korrigiert werden.")
     for m in measurements:

@@ -191,6 +191,7 @@ def round_list(plan_id: int) -> ResponseReturnValue:
 def round_new(plan_id: int) -> ResponseReturnValue:
     """Open a round for a Stichtag with a due date."""
     plan = db.get_or_404(Plan, plan_id)
+    authorize(Action.RUN_ROUNDS, plan)
     form = RoundForm()
     if request.method == "GET":
         form.period_start.data = rounds.default_period_start(db.session, plan)

@@ -274,8 +274,8 @@ def test_a_closed_plan_is_not_changed_and_an_ambiguous_title_is_refused(
     db.session.flush()
     renamed = checked(workbook(edit=_set("B4", "Sprachkitas plus")))
     assert [p.message for p in renamed.errors] == [
-        "Der Plan „HKI Musterstadt 2026–2030“ ist abgeschlossen; seine Gliederung und "
-        "Maßnahmen können nicht mehr geändert werden. Die Datei ändert sie aber."]
+        "Der Plan „HKI Musterstadt 2026–2030“ ist abgeschlossen und nur noch lesbar; die "
+        "Datei würde ihn ändern."]
     make.plan(title=plan.title)
     twice = only_error(checked(workbook()))
     assert twice.sheet == "Konzept" and "heißen 2 Pläne" in twice.message

@@ -1,0 +1,1 @@
+"""Fortschreibung: a plan's successor, the fate of each measure, the Abschlussbericht."""

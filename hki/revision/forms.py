@@ -1,0 +1,41 @@
+"""Forms of the Fortschreibung: the successor's own data, and the council's adoption."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from hki.plan.forms import TEXT_MAX
+from hki.plan.models import TITLE_LENGTH
+
+
+class RevisionForm(FlaskForm):
+    """Title, period and outline of the new plan (the measures' choices come beside it)."""
+
+    title = StringField(_l("Titel des neuen Plans"), validators=[
+        DataRequired(_l("Bitte geben Sie einen Titel ein.")),
+        Length(max=TITLE_LENGTH, message=_l("Der Titel ist zu lang."))])
+    valid_from = DateField(_l("Laufzeit von"), validators=[
+        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein."))])
+    valid_to = DateField(_l("Laufzeit bis"), validators=[
+        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein."))])
+    description = TextAreaField(_l("Beschreibung"), validators=[Length(max=TEXT_MAX)])
+    structure = TextAreaField(_l("Gliederung: Handlungsfelder und Ziele"), validators=[
+        Length(max=50_000)])
+
+    def validate_valid_to(self, field: DateField) -> None:
+        """The period must not end before it starts."""
+        if field.data and self.valid_from.data and field.data < self.valid_from.data:
+            raise ValidationError(_l("Das Ende der Laufzeit liegt vor ihrem Beginn."))
+
+
+class AdoptionForm(FlaskForm):
+    """The council's decision on the new plan."""
+
+    adopted_on = DateField(_l("Beschlossen am"), validators=[
+        DataRequired(_l("Bitte geben Sie das Datum des Ratsbeschlusses ein."))])
+    adoption_paper_ref = StringField(_l("Vorlagennummer des Beschlusses"), validators=[
+        DataRequired(_l("Bitte geben Sie die Nummer der Beschlussvorlage ein.")),
+        Length(max=100)])
