@@ -7,6 +7,7 @@ changes the old plan's state, to *abgeschlossen*, after which it is read-only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -158,6 +159,14 @@ def check_choices(items: list[Proposal], outline: Outline) -> dict[int, str]:
             errors[item.measure.id] = _("Die Begründung ist zu lang (höchstens %(max)d "
                                         "Zeichen).", max=REASON_MAX)
     return errors
+
+
+def default_title(old: Plan, start: date, end: date) -> str:
+    """The old title with the new period ("… 2020–2025" → "… 2026–2030"), if it names one."""
+    years = re.compile(r"\b(19|20)\d{2}\s*[–-]\s*(19|20)\d{2}\b")
+    if years.search(old.title):
+        return years.sub(f"{start.year}–{end.year}", old.title, count=1)[:TITLE_LENGTH]
+    return f"{old.title} – {_('Fortschreibung')}"[:TITLE_LENGTH]
 
 
 def successor_of(session: AnySession, plan: Plan) -> Plan | None:

@@ -15,8 +15,10 @@ from markupsafe import Markup
 from hki.auth.models import User
 from hki.db import utcnow
 from hki.extensions import db
+from hki.i18n import datum
 from hki.plan.models import Plan
 from hki.reports import jobs
+from hki.reports.data import NoSuchPlanError
 from hki.revision import final, services
 from hki.revision.forms import AdoptionForm, RevisionForm
 from hki.security import Action, requires
@@ -39,9 +41,10 @@ def wizard(plan_id: int) -> ResponseReturnValue:
     items = services.proposals(old)
     if request.method == "GET":
         length = old.valid_to.year - old.valid_from.year
-        form.title.data = _("%(title)s – Fortschreibung", title=old.title)
         form.valid_from.data = old.valid_to + timedelta(days=1)
         form.valid_to.data = old.valid_to.replace(year=old.valid_to.year + max(length, 1))
+        form.title.data = services.default_title(old, form.valid_from.data,
+                                                 form.valid_to.data)
         form.structure.data = services.structure_text(old)
         return render_template("revision/wizard.html", plan=old, form=form, items=items,
                                errors={}, structure_errors=[], summary=None,
@@ -109,6 +112,13 @@ def final_report(plan_id: int) -> ResponseReturnValue:
     ).format(_("Entwurf (Vorschau)."), _("Kenntnisstand jetzt."), generate_csrf(),
              _("Als PDF ausgeben"), url_for("plan.overview", plan_id=plan_id),
              _("Zurück zum Plan"))
-    data = final.gather_final(plan.id, utcnow())
+    try:
+        data = final.gather_final(plan.id, utcnow())
+    except NoSuchPlanError:
+        problem = _("Am letzten Tag seiner Laufzeit (%(day)s) war der Plan noch nicht in hki "
+                    "erfasst; für diesen Tag lässt sich kein Abschlussbericht erstellen.",
+                    day=datum(plan.valid_to))
+        return render_template("revision/blocked.html", plan=plan, problem=problem,
+                               successor=None), 409
     return final.render_final_html(data, stylesheet=url_for("static", filename="css/report.css"),
                                    preview_bar=bar)

@@ -38,3 +38,17 @@ def test_demo_report_passes_pdf_ua_1_and_an_untagged_one_does_not(
     assert verdict.assertions > 10_000  # the profile really ran over the document
     control = validate(bad)
     assert not control.compliant and control.failed
+
+
+def test_abschlussbericht_passes_pdf_ua_1(app_ctx: Flask, tmp_path: Path) -> None:
+    from hki.reports.render import pdf_from_html
+    from hki.revision.final import gather_final, render_final_html
+
+    plan = seed_demo(db.session).plan
+    db.session.commit()
+    assert plan is not None
+    final = tmp_path / "abschlussbericht.pdf"
+    final.write_bytes(pdf_from_html(render_final_html(gather_final(plan.id, utcnow())))[0])
+    verdict = validate(final)
+    assert verdict.failed == [] and verdict.compliant, verdict.failed
+    assert verdict.assertions > 5_000
