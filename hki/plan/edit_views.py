@@ -26,6 +26,7 @@ from hki.plan.forms import (
     taken_numbers,
 )
 from hki.plan.models import Field, Goal, Indicator, Measure, Organisation, Plan
+from hki.revision.services import close_predecessor
 from hki.security import Action, requires
 from hki.vocab import PlanState, Priority
 
@@ -166,9 +167,12 @@ def edit_plan(plan_id: int) -> ResponseReturnValue:
     form = PlanForm(obj=plan)
     if request.method == "GET":
         form.state.data = plan.state.value
-    return _save(form, plan, _("Handlungskonzept bearbeiten"),
-                 lambda: services.update_node(db.session, plan, _plan_values(form),
-                                              form.loaded_version()))
+    def save() -> Plan:
+        services.update_node(db.session, plan, _plan_values(form), form.loaded_version())
+        close_predecessor(db.session, plan)  # adopting a successor closes the old plan
+        return plan
+
+    return _save(form, plan, _("Handlungskonzept bearbeiten"), save)
 
 
 @bp.route("/plaene/<int:plan_id>/nummerierung", methods=["GET", "POST"])

@@ -29,7 +29,7 @@ from hki.extensions import db
 from hki.plan.models import TITLE_LENGTH, Field, Goal, Measure, Organisation
 from hki.vocab import PlanState, Priority
 
-NUMBER_PATTERN = re.compile(r"^\d{1,3}(\.\d{1,3}){0,2}$")
+NUMBER_PATTERN = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){0,2}$")
 TEXT_MAX = 5000
 
 
@@ -244,6 +244,28 @@ class IndicatorForm(VersionedForm):
             raise ValidationError(_l("Das Zieldatum liegt vor dem Datum des Ausgangswerts."))
 
 
+#: Years a plan's dates may fall in; anything else is a typo (and breaks date arithmetic).
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+#: Longest plan period accepted, in years.
+MAX_PERIOD_YEARS = 30
+
+
+def plausible_day(form: Any, field: Any) -> None:
+    """A WTForms validator: the date's year lies between 1900 and 2200."""
+    if field.data and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(_l("Bitte geben Sie ein Datum zwischen %(first)d und %(last)d "
+                                 "ein.", first=FIRST_YEAR, last=LAST_YEAR))
+
+
+def check_period(start: Any, end: Any) -> None:
+    """A plan's period: in order, and not longer than ``MAX_PERIOD_YEARS``."""
+    if start and end and end < start:
+        raise ValidationError(_l("Das Ende der Laufzeit liegt vor ihrem Beginn."))
+    if start and end and end.year - start.year > MAX_PERIOD_YEARS:
+        raise ValidationError(_l("Die Laufzeit ist länger als %(n)d Jahre; bitte prüfen Sie "
+                                 "die Daten.", n=MAX_PERIOD_YEARS))
+
+
 class PlanForm(VersionedForm):
     """The plan's own data: title, period, adoption."""
 
@@ -254,19 +276,18 @@ class PlanForm(VersionedForm):
                              validators=[Length(max=300)])
     description = _text_field(_l("Beschreibung"))
     valid_from = DateField(_l("Laufzeit von"), validators=[
-        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein."))])
+        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein.")), plausible_day])
     valid_to = DateField(_l("Laufzeit bis"), validators=[
-        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein."))])
+        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein.")), plausible_day])
     state = SelectField(_l("Stand des Plans"), choices=[(s.value, s.label) for s in PlanState],
                         validate_choice=True)
-    adopted_on = DateField(_l("Beschlossen am"), validators=[Optional()])
+    adopted_on = DateField(_l("Beschlossen am"), validators=[Optional(), plausible_day])
     adoption_paper_ref = StringField(_l("Vorlagennummer des Beschlusses"),
                                      validators=[Length(max=100)])
 
     def validate_valid_to(self, field: DateField) -> None:
-        """The period must not end before it starts."""
-        if field.data and self.valid_from.data and field.data < self.valid_from.data:
-            raise ValidationError(_l("Das Ende der Laufzeit liegt vor ihrem Beginn."))
+        """The period in order and of a plausible length."""
+        check_period(self.valid_from.data, field.data)
 
 
 class MoveForm(FlaskForm):

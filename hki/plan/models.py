@@ -97,8 +97,8 @@ class Plan(OptimisticLock, Versioned, Model):
     adopted_on: Mapped[date | None]
     #: Vorlage number of that decision, as assigned by the council information system.
     adoption_paper_ref: Mapped[str | None] = mapped_column(String(100))
-    #: The plan this one continues (Fortschreibung).
-    predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    #: The plan this one continues (Fortschreibung); a plan has at most one successor.
+    predecessor_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     fields: Mapped[list[Field]] = relationship(

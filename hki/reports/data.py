@@ -22,7 +22,7 @@ from hki.plan.models import Field, Goal, Indicator, IndicatorValue, Measure
 from hki.reports.models import Report, ReportState
 from hki.updates.models import StatusUpdate
 from hki.updates.queries import latest_updates
-from hki.vocab import Status
+from hki.vocab import ReportKind, Status
 
 #: Count as implemented for the Umsetzungsquote (``status.md`` §3).
 IMPLEMENTED = (Status.COMPLETED, Status.ONGOING)
@@ -174,20 +174,24 @@ def base_report_known_at(plan_id: int, base: date, known_at: datetime) -> dateti
     return db.session.scalar(
         select(Report.known_at).where(
             Report.plan_id == plan_id, Report.stichtag == base,
+            Report.kind == ReportKind.PROGRESS,
             Report.state == ReportState.DONE, Report.finished_at <= known_at)
         .order_by(Report.finished_at.desc(), Report.id.desc()).limit(1))
 
 
 def gather(plan_id: int, stichtag: date, known_at: datetime,
-           compare_with: date | None = None) -> ReportData:
+           compare_with: date | None = None, tree_at: datetime | None = None) -> ReportData:
     """Gather the report for Stichtag ``stichtag`` as known at ``known_at``.
 
     The plan tree is taken as it stood at the end of the Stichtag, or at K if that was
     earlier (nothing after K can be known). Queries: five for the tree, one for the
     updates, one for the indicator values, and with a comparison base seven more (the base
     report's K, its tree and its updates).
+
+    :param tree_at: take the tree as it stood then instead (the Abschlussbericht: the plan
+        as it was finally kept, with each measure's status at the plan's end).
     """
-    moment = min(end_of_day(stichtag), known_at)
+    moment = tree_at or min(end_of_day(stichtag), known_at)
     plan = plan_as_of(plan_id, moment)
     if plan is None:
         raise NoSuchPlanError(plan_id)

@@ -60,6 +60,7 @@ def same_stichtag(session: AnySession, plan_id: int, stichtag: date) -> list[Rep
     """Reports of the plan for that Stichtag that exist or are being made."""
     return list(session.scalars(
         select(Report).where(Report.plan_id == plan_id, Report.stichtag == stichtag,
+                             Report.kind == ReportKind.PROGRESS,
                              Report.state != ReportState.FAILED).order_by(Report.id)))
 
 
@@ -67,6 +68,7 @@ def previous_stichtag(session: AnySession, plan_id: int, before: date) -> date |
     """The Stichtag of the latest finished report before ``before``: the default base."""
     return session.scalar(
         select(Report.stichtag).where(Report.plan_id == plan_id, Report.stichtag < before,
+                                      Report.kind == ReportKind.PROGRESS,
                                       Report.state == ReportState.DONE)
         .order_by(Report.stichtag.desc()).limit(1))
 

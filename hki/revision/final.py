@@ -100,7 +100,8 @@ def gather_final(plan_id: int, known_at: datetime) -> FinalData:
     plan = db.session.get(Plan, plan_id)
     if plan is None:
         raise NoSuchPlanError(plan_id)
-    report = gather(plan_id, plan.valid_to, known_at)
+    # The tree as finally kept (as the Fortschreibung decided on it), statuses at the end.
+    report = gather(plan_id, plan.valid_to, known_at, tree_at=known_at)
     outcomes = {k: v for k, v in outcomes_of(db.session, plan).items()
                 if v.decided_at <= known_at}
     successor_ids = [o.successor_measure_id for o in outcomes.values() if o.successor_measure_id]

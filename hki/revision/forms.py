@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length
 
-from hki.plan.forms import TEXT_MAX
+from hki.plan.forms import TEXT_MAX, check_period, plausible_day
 from hki.plan.models import TITLE_LENGTH
 
 
@@ -18,24 +18,23 @@ class RevisionForm(FlaskForm):
         DataRequired(_l("Bitte geben Sie einen Titel ein.")),
         Length(max=TITLE_LENGTH, message=_l("Der Titel ist zu lang."))])
     valid_from = DateField(_l("Laufzeit von"), validators=[
-        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein."))])
+        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein.")), plausible_day])
     valid_to = DateField(_l("Laufzeit bis"), validators=[
-        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein."))])
+        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein.")), plausible_day])
     description = TextAreaField(_l("Beschreibung"), validators=[Length(max=TEXT_MAX)])
     structure = TextAreaField(_l("Gliederung: Handlungsfelder und Ziele"), validators=[
         Length(max=50_000)])
 
     def validate_valid_to(self, field: DateField) -> None:
-        """The period must not end before it starts."""
-        if field.data and self.valid_from.data and field.data < self.valid_from.data:
-            raise ValidationError(_l("Das Ende der Laufzeit liegt vor ihrem Beginn."))
+        """The period in order and of a plausible length."""
+        check_period(self.valid_from.data, field.data)
 
 
 class AdoptionForm(FlaskForm):
     """The council's decision on the new plan."""
 
     adopted_on = DateField(_l("Beschlossen am"), validators=[
-        DataRequired(_l("Bitte geben Sie das Datum des Ratsbeschlusses ein."))])
+        DataRequired(_l("Bitte geben Sie das Datum des Ratsbeschlusses ein.")), plausible_day])
     adoption_paper_ref = StringField(_l("Vorlagennummer des Beschlusses"), validators=[
         DataRequired(_l("Bitte geben Sie die Nummer der Beschlussvorlage ein.")),
         Length(max=100)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -21,8 +21,9 @@ from hki.extensions import db
 from hki.plan.forms import NUMBER_PATTERN
 from hki.plan.models import TITLE_LENGTH, Field, Goal, Indicator, Measure, Plan
 from hki.revision.models import MeasureOutcome
-from hki.updates.models import StatusUpdate
+from hki.updates.models import StatusUpdate, UpdateRound
 from hki.updates.queries import current_updates, update_history
+from hki.updates.rounds import close_round
 from hki.vocab import Outcome, PlanState, Status
 
 #: Statuses whose measures are proposed for closing, and for dropping; all others move on.
@@ -161,6 +162,14 @@ def check_choices(items: list[Proposal], outline: Outline) -> dict[int, str]:
     return errors
 
 
+def default_period(old: Plan) -> tuple[date, date]:
+    """From the day after the old plan's end, as many years as it ran (at least one)."""
+    start = old.valid_to + timedelta(days=1)
+    years = max(old.valid_to.year - old.valid_from.year, 1)
+    end = date(min(start.year + years, 2200), start.month, 1) - timedelta(days=1)
+    return start, max(end, start)
+
+
 def default_title(old: Plan, start: date, end: date) -> str:
     """The old title with the new period ("… 2020–2025" → "… 2026–2030"), if it names one."""
     years = re.compile(r"\b(19|20)\d{2}\s*[–-]\s*(19|20)\d{2}\b")
@@ -255,8 +264,21 @@ def adopt(session: AnySession, plan: Plan, adopted_on: date, paper_ref: str) -> 
     plan.state = PlanState.ADOPTED
     plan.adopted_on = adopted_on
     plan.adoption_paper_ref = paper_ref.strip() or None
-    if plan.predecessor is not None:
-        plan.predecessor.state = PlanState.CLOSED
+    close_predecessor(session, plan)
+
+
+def close_predecessor(session: AnySession, plan: Plan) -> None:
+    """Once ``plan`` is adopted, its predecessor is *abgeschlossen* and its rounds closed.
+
+    Called by :func:`adopt` and by the plan's edit form (which may set the state too).
+    """
+    old = plan.predecessor
+    if plan.state is PlanState.ADOPTED and old is not None and old.state is not \
+            PlanState.CLOSED:
+        old.state = PlanState.CLOSED
+        for rnd in session.scalars(select(UpdateRound).where(
+                UpdateRound.plan_id == old.id, UpdateRound.closed_at.is_(None))):
+            close_round(session, rnd)
     session.flush()
 
 

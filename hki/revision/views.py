@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import cast
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -11,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 
 from hki.auth.models import User
 from hki.db import utcnow
@@ -40,9 +40,7 @@ def wizard(plan_id: int) -> ResponseReturnValue:
     form = RevisionForm()
     items = services.proposals(old)
     if request.method == "GET":
-        length = old.valid_to.year - old.valid_from.year
-        form.valid_from.data = old.valid_to + timedelta(days=1)
-        form.valid_to.data = old.valid_to.replace(year=old.valid_to.year + max(length, 1))
+        form.valid_from.data, form.valid_to.data = services.default_period(old)
         form.title.data = services.default_title(old, form.valid_from.data,
                                                  form.valid_to.data)
         form.structure.data = services.structure_text(old)
@@ -58,9 +56,14 @@ def wizard(plan_id: int) -> ResponseReturnValue:
                                valid_from=form.valid_from.data,  # type: ignore[arg-type]
                                valid_to=form.valid_to.data,  # type: ignore[arg-type]
                                description=(form.description.data or "").strip())
-        plan = services.create_successor(db.session, old, new, outline, items,
-                                         cast(User, current_user))
-        db.session.commit()
+        try:
+            plan = services.create_successor(db.session, old, new, outline, items,
+                                             cast(User, current_user))
+            db.session.commit()
+        except IntegrityError:  # someone else created the successor at the same moment
+            db.session.rollback()
+            return render_template("revision/blocked.html", plan=old, successor=None,
+                                   problem=_("Dieser Plan hat schon eine Fortschreibung.")), 409
         flash(_("Fortschreibung „%(title)s“ als Entwurf angelegt: %(n)d Maßnahmen "
                 "übernommen.", title=plan.title,
                 n=sum(i.outcome is Outcome.CARRIED_OVER for i in items)), "success")

@@ -124,6 +124,9 @@ def review(
     """Accept an office's update, or return it with a comment the office will see."""
     if update.review is not None:
         raise ReviewError(_("Über diesen Sachstand wurde bereits entschieden."))
+    if update.measure.goal.field.plan.state is PlanState.CLOSED:
+        raise ReviewError(_("Der Plan ist abgeschlossen; über Sachstände wird nicht mehr "
+                            "entschieden."))
     if decision is Decision.RETURNED and not comment.strip():
         raise ReviewError(_("Bitte schreiben Sie der Fachstelle, was sie ändern soll."))
     update.review = UpdateReview(decision=decision, reviewer=reviewer, comment=comment.strip())

@@ -284,4 +284,5 @@ def _open_round_or_404(round_id: int) -> UpdateRound:
     if rnd.closed_at is not None:
         flash(_("Diese Abfrage ist bereits abgeschlossen."), "error")
         abort(redirect(url_for("updates.round_view", round_id=rnd.id)))
+    authorize(Action.RUN_ROUNDS, rnd.plan)  # not on an abgeschlossen plan
     return rnd
