@@ -191,6 +191,43 @@ def import_command(path: str, dry_run: bool, author_email: str | None) -> None:
                  sha=record.sha256[:12]))
 
 
+@hki_group.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def backup_command(path: str) -> None:
+    """Sichert alle Daten und ausgegebenen Berichte in eine Datei (.zip), im laufenden Betrieb."""
+    from pathlib import Path
+
+    from hki.backup import BackupError, backup
+
+    with db.engine.connect() as connection:
+        try:
+            manifest = backup(connection, Path(path))
+        except BackupError as error:
+            _fail(str(error))
+        connection.rollback()
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    click.echo(_("Sicherung geschrieben: %(path)s (%(rows)d Zeilen in %(tables)d Tabellen, "
+                 "Datenbankstand %(rev)s).", path=path, rows=rows,
+                 tables=len(manifest["tables"]), rev=manifest["revision"]))
+
+
+@hki_group.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def restore_command(path: str) -> None:
+    """Stellt eine Sicherung in einer leeren, migrierten Datenbank wieder her (ganz oder nicht)."""
+    from pathlib import Path
+
+    from hki.backup import BackupError, restore
+
+    try:
+        with db.engine.begin() as connection:
+            counts = restore(connection, Path(path))
+    except BackupError as error:
+        _fail(str(error) + " " + _("Es wurde nichts verändert."))
+    click.echo(_("Wiederhergestellt: %(rows)d Zeilen in %(tables)d Tabellen.",
+                 rows=sum(counts.values()), tables=len(counts)))
+
+
 def register(app: Flask) -> None:
     """Attach the command group to the app."""
     app.cli.add_command(hki_group)

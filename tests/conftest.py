@@ -147,7 +147,7 @@ def app(migrated_database: str, tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def fresh_apps(migrated_database: str, tmp_path: Path) -> Iterator[Callable[[], Flask]]:
+def fresh_apps(migrated_database: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """Make apps on empty databases of their own, committed for real (round trips).
 
     Not for use with ``app``: on PostgreSQL that fixture rebinds the shared session. Here
@@ -155,14 +155,20 @@ def fresh_apps(migrated_database: str, tmp_path: Path) -> Iterator[Callable[[], 
     """
     made: list[tuple[Flask, str | None]] = []
 
-    def make_app() -> Flask:
+    def make_app(backend: str = BACKEND) -> Flask:
+        """An app on an empty database of ``backend`` ("sqlite" works on every run)."""
         n = len(made) + 1
-        if not PG_URL:
+        if backend == "sqlite":
             db_file = tmp_path / f"fresh-{n}.sqlite"
-            shutil.copyfile(migrated_database, db_file)
-            app = create_app(_test_config(f"sqlite:///{db_file}"))
+            url = f"sqlite:///{db_file}"
+            if PG_URL:  # the session's template is PostgreSQL: migrate a file of its own
+                migrate_to_head(url)
+            else:
+                shutil.copyfile(migrated_database, db_file)
+            app = create_app(_test_config(url))
             made.append((app, None))
             return app
+        assert PG_URL, "PostgreSQL apps need HKI_TEST_DATABASE_URL"
         schema = f"hki_fresh_{n}"
         _run_sql(PG_URL, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
         url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
