@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from hki.extensions import db
@@ -55,12 +56,22 @@ FALLBACK = (
 )
 
 
+#: The error page without layout, for when even the layout cannot be rendered.
+PLAIN_PAGE = (
+    '<!doctype html><html lang="de"><head><meta charset="utf-8"><title>{title} – hki</title>'
+    '</head><body><main><h1>{title}</h1><p>{text}</p></main></body></html>'
+)
+
+
 def render_error(
     code: int, message: tuple[LazyString, LazyString] | None = None
 ) -> ResponseReturnValue:
     """Render the German error page for an HTTP status code."""
     title, text = message or MESSAGES.get(code, FALLBACK)
-    return render_template("errors/error.html", code=code, title=title, text=text), code
+    try:
+        return render_template("errors/error.html", code=code, title=title, text=text), code
+    except Exception:  # the page itself needs the database (the login); it may be down
+        return PLAIN_PAGE.format(title=escape(str(title)), text=escape(str(text))), code
 
 
 def register(app: Flask) -> None:

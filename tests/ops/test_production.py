@@ -88,3 +88,22 @@ def test_gunicorn_serves_health_and_logs_json(tmp_path: Path, migrated_database:
     assert any(a["path"] == "/health" and a["status"] == "200" for a in access)
     assert any(json.loads(line)["logger"] == "gunicorn.error" for line in err.splitlines()
                if line.startswith("{"))
+
+
+def test_a_database_outage_gets_the_german_error_page(tmp_path: Path) -> None:
+    """Nothing listens on port 1: every query fails, as while PostgreSQL restarts."""
+    from hki import create_app
+
+    app = create_app({"TESTING": False, "SECRET_KEY": "x", "WTF_CSRF_ENABLED": False,
+                      "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://h:h@127.0.0.1:1/none"})
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:token"
+        session["last_seen"] = session["login_at"] = time.time()
+    response = client.get("/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert '<html lang="de">' in page and "Ein Fehler ist aufgetreten" in page
+    assert "Traceback" not in page and "Internal Server Error" not in page
+    health = client.get("/health")
+    assert health.status_code == 503 and health.get_json()["database"] == "unreachable"
