@@ -173,6 +173,7 @@ def restore(connection: Connection, source: Path | IO[bytes]) -> dict[str, int]:
                                   f"{expected['rows']} Zeilen.")
     if connection.dialect.name == "postgresql":
         _reset_sequences(connection)
+        connection.execute(text("ANALYZE"))  # fresh statistics: the planner sees the data
     return counts
 
 

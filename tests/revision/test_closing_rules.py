@@ -94,8 +94,9 @@ def test_abschlussbericht_follows_the_decisions_also_for_later_changes(
 ) -> None:
     plan, user = demo(make)
     late = make.measure(plan.fields[0].goals[0], title="Nach dem Ende ergänzt")
+    first = services.proposals(plan)[0].measure.id
     done = next(m for m in services.active_measures(plan)
-                if m.id != late.id and services.proposals(plan)[0].measure.id != m.id
+                if m.id not in (late.id, first)
                 and m.updates and m.updates[-1].status is Status.COMPLETED)
     done.archived_at = datetime.now(UTC)
     db.session.flush()
