@@ -79,6 +79,7 @@ def _prepare(url: str, measures: int, updates: int, folder: Path) -> dict[str, A
 
     from hki import create_app
     from hki.auth.services import create_user
+    from hki.backup import reset_sequences
     from hki.demo.seed import DEMO_PASSWORD, seed_demo
     from hki.extensions import db
     from hki.plan.models import Measure, Organisation
@@ -93,8 +94,12 @@ def _prepare(url: str, measures: int, updates: int, folder: Path) -> dict[str, A
         demo = seed_demo(db.session)
         db.session.commit()
         assert demo.plan is not None
+        demo_id = demo.plan.id
         large = report_bench.build_large_plan(db.session, measures, updates)
         db.session.commit()
+        with db.engine.begin() as connection:  # the builder inserts with explicit ids
+            reset_sequences(connection)
+            connection.execute(text("ANALYZE"))
         offices = []
         leads = db.session.execute(
             select(Organisation, Measure.id).join(Measure, Measure.lead_organisation_id ==
@@ -119,8 +124,8 @@ def _prepare(url: str, measures: int, updates: int, folder: Path) -> dict[str, A
         db.session.remove()
         db.engine.dispose()
     return {"password": DEMO_PASSWORD, "reader": "rat@demo.hki.invalid", "offices": offices,
-            "coordinators": coordinators, "plans": [demo.plan.id, large["plan_id"]],
-            "large_plan": large["plan_id"], "demo_plan": demo.plan.id,
+            "coordinators": coordinators, "plans": [demo_id, large["plan_id"]],
+            "large_plan": large["plan_id"], "demo_plan": demo_id,
             "measures": measure_ids, "posted_file": str(folder / "posted.json")}
 
 
@@ -212,7 +217,9 @@ def main() -> int:
                 process.terminate()
             for process in (server, worker):
                 process.wait(timeout=30)
+        Path("/tmp/hki-load-server.log").write_text((folder / "server.log").read_text())
         rows = list(csv.DictReader((folder / "stats_stats.csv").open(encoding="utf-8")))
+        failures = list(csv.DictReader((folder / "stats_failures.csv").open(encoding="utf-8")))
         posted = json.loads(Path(setup["posted_file"]).read_text("utf-8"))
         stored = _count_stored(args.database_url, folder)
     print(f"{args.seconds} s, 62 users (50 readers, 10 offices, 2 coordinators), "
@@ -224,6 +231,8 @@ def main() -> int:
               f"{float(row['Requests/s']):>7.1f} {row['50%']:>7} {row['95%']:>7}")
     print(f"  updates posted (302 received): {len(posted)}; stored in the database: {stored}"
           f" -> {'all stored' if stored == len(posted) else 'MISMATCH'}")
+    for failure in failures[:5]:
+        print(f"  failure: {failure['Name']}: {failure['Error'][:100]} ×{failure['Occurrences']}")
     total = next(r for r in rows if r["Name"] == "Aggregated")
     return 0 if stored == len(posted) and total["Failure Count"] == "0" else 1
 

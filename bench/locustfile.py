@@ -36,6 +36,8 @@ class Logged(HttpUser):
 
     def on_start(self) -> None:
         self.client.verify = False
+        # Browsers send it (same origin); Flask-WTF checks it on HTTPS.
+        self.client.headers["Referer"] = f"{self.host}/"
         page = self.client.get("/anmelden", name="login form").text
         self.client.post("/anmelden", name="login", data={
             "csrf_token": _csrf(page), "email": self.email, "password": PASSWORD})

@@ -172,12 +172,12 @@ def restore(connection: Connection, source: Path | IO[bytes]) -> dict[str, int]:
                 raise BackupError(f"Tabelle {table.name}: {counts[table.name]} statt "
                                   f"{expected['rows']} Zeilen.")
     if connection.dialect.name == "postgresql":
-        _reset_sequences(connection)
+        reset_sequences(connection)
         connection.execute(text("ANALYZE"))  # fresh statistics: the planner sees the data
     return counts
 
 
-def _reset_sequences(connection: Connection) -> None:
+def reset_sequences(connection: Connection) -> None:
     """New rows after a restore get ids after the restored ones."""
     for table in tables():
         keys = list(table.primary_key.columns)

@@ -11,6 +11,9 @@ worker_class = "gthread"
 # largest import through the page.
 timeout = int(os.environ.get("HKI_TIMEOUT", "60"))
 graceful_timeout = 30
+# Keep idle connections longer than clients and proxies reuse them (gunicorn's 2 s makes a
+# reused connection close under the client now and then).
+keepalive = int(os.environ.get("HKI_KEEPALIVE", "30"))
 # Load the app once in the master: a configuration error stops the start at once.
 preload_app = True
 forwarded_allow_ips = os.environ.get("HKI_FORWARDED_ALLOW_IPS", "127.0.0.1")
