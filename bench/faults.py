@@ -141,6 +141,7 @@ class Client:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(CookieJar()),
             urllib.request.HTTPSHandler(context=context), _NoRedirect())
+        self.opener.addheaders = [("Referer", f"{base}/")]  # as a browser (CSRF on HTTPS)
 
     def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str]:
         body = urllib.parse.urlencode(data).encode() if data is not None else None

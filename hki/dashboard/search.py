@@ -14,7 +14,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, column, delete, event, insert, select, table, text
+from sqlalchemy import Connection, column, event, select, table, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, UOWTransaction
 
 from hki.dashboard.models import MeasureSearch
@@ -44,10 +46,20 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
 
 
 def refresh(connection: Connection, measure_ids: Iterable[int]) -> None:
-    """Rewrite the search documents of these measures (two reads, two writes)."""
+    """Rewrite the search documents of these measures (three reads, one write).
+
+    Concurrent transactions may refresh the same measure: on PostgreSQL the measures are
+    locked first (in id order, so two never wait for each other), and the notes read after
+    the lock include what the other transaction committed; the write is an upsert.
+    """
     ids = sorted(set(measure_ids))
     if not ids:
         return
+    if connection.dialect.name == "postgresql":
+        # FOR NO KEY UPDATE: the update's own foreign key check holds a KEY SHARE lock on
+        # the measure, which a plain FOR UPDATE would wait for (deadlock between two posts).
+        connection.execute(select(Measure.id).where(Measure.id.in_(ids))
+                           .order_by(Measure.id).with_for_update(key_share=True))
     notes: dict[int, list[str]] = {}
     for measure_id, note in connection.execute(
             select(StatusUpdate.measure_id, StatusUpdate.note)
@@ -59,9 +71,11 @@ def refresh(connection: Connection, measure_ids: Iterable[int]) -> None:
             for m in connection.execute(
                 select(Measure.id, Measure.number, Measure.title, Measure.description)
                 .where(Measure.id.in_(ids)))]
-    connection.execute(delete(MeasureSearch).where(MeasureSearch.measure_id.in_(ids)))
     if rows:
-        connection.execute(insert(MeasureSearch), rows)
+        upsert = (postgresql_insert if connection.dialect.name == "postgresql"
+                  else sqlite_insert)(MeasureSearch).values(rows)
+        connection.execute(upsert.on_conflict_do_update(
+            index_elements=[MeasureSearch.measure_id], set_={"body": upsert.excluded.body}))
 
 
 def rebuild(connection: Connection) -> int:
