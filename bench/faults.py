@@ -12,6 +12,9 @@ Usage::
    update the client was told was saved must be there (and nothing else).
 3. **Import killed midway**: ``flask hki import`` of a 3,000-measure workbook is killed with
    SIGKILL while it writes; the database must hold nothing of it.
+4. **Storage read-only while a report renders** (issued PDFs live in the database): the
+   database turns read-only and drops its connections while the worker renders; nothing
+   may be stored half, and the next worker run must finish the report.
 
 Needs root for the restart (``pg_ctlcluster``), as the project's other scripts do.
 """
@@ -283,6 +286,76 @@ def killed_import(url: str, folder: Path) -> bool:
     return ok
 
 
+# --- 4. storage read-only while a report renders ------------------------------------
+
+
+def _sql(url: str, folder: Path, statement: str) -> Any:
+    from sqlalchemy import text
+
+    from hki.extensions import db
+
+    app = _app(url, folder)
+    with app.app_context():
+        with db.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.execute(text("SET default_transaction_read_only = off"))  # this session
+            cursor = connection.execute(text(statement))
+            result = cursor.all() if cursor.returns_rows else []
+        db.engine.dispose()
+    return result
+
+
+def read_only_during_report(url: str, folder: Path) -> bool:
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from hki.auth.services import find_user
+    from hki.extensions import db
+    from hki.plan.models import Plan
+    from hki.reports import jobs
+    from hki.reports.models import Report
+
+    app = _app(url, folder)
+    with app.app_context():
+        plan = db.session.scalars(select(Plan)).first()
+        user = find_user(db.session, "koordination@demo.hki.invalid")
+        report_id = jobs.request_report(db.session, plan, user, date(2024, 12, 31), None).id
+        db.session.commit()
+        db.engine.dispose()
+    env = {**os.environ, "HKI_DATABASE_URL": url, "HKI_INSTANCE_PATH": str(folder)}
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "hki", "hki", "worker",
+                               "--once"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    state = ""
+    for _ in range(200):  # wait until the worker has claimed it and is rendering
+        state = _sql(url, folder, f"SELECT state FROM reports WHERE id = {report_id}")[0][0]
+        if state == "running":
+            break
+        time.sleep(0.05)
+    database = url.rsplit("/", 1)[1]
+    _sql(url, folder, f"ALTER DATABASE {database} SET default_transaction_read_only = on")
+    _sql(url, folder, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                      f"datname = '{database}' AND pid <> pg_backend_pid()")
+    code = worker.wait(timeout=120)
+    during = _sql(url, folder, "SELECT state, pdf IS NULL, sha256 IS NULL FROM reports "
+                               f"WHERE id = {report_id}")[0]
+    _sql(url, folder, f"ALTER DATABASE {database} RESET default_transaction_read_only")
+    again = subprocess.run([sys.executable, "-m", "flask", "--app", "hki", "hki", "worker",
+                            "--once"], cwd=ROOT, env=env, capture_output=True, check=False)
+    with app.app_context():
+        report = db.session.get(Report, report_id)
+        done = report is not None and report.state.value == "done" and bool(report.pdf)
+        db.engine.dispose()
+    ok = state == "running" and code != 0 and during[0] != "done" and during[1] and \
+        during[2] and done and again.returncode == 0
+    print(f"4. database read-only while a report renders: worker exit {code}; the report "
+          f"stayed {during[0]!r} with no PDF and no checksum: {bool(during[1] and during[2])}; "
+          f"after the storage is writable again the next worker run finished it: {done} "
+          f"-> {'OK' if ok else 'FAILED'}")
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--processes", type=int, default=8)
@@ -298,7 +371,8 @@ def main() -> int:
         _fresh(args.database_url, folder)
         results = [concurrent_updates(args.database_url, folder, args.processes, args.updates),
                    database_restart(args.database_url, folder),
-                   killed_import(args.database_url, folder)]
+                   killed_import(args.database_url, folder),
+                   read_only_during_report(args.database_url, folder)]
     print(json.dumps({"all_ok": all(results)}))
     return 0 if all(results) else 1
 
