@@ -21,6 +21,7 @@ from hki.revision.models import MeasureOutcome
 from hki.vocab import Outcome, PlanState
 from tests.browser.conftest import log_in
 from tests.browser.test_accessibility import axe
+from tests.conftest import analyze
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +32,7 @@ def test_wizard_for_the_demo_plan_end_to_end(
     with app.app_context(), app.test_request_context():
         plan = seed_demo(db.session).plan
         assert plan is not None
+        analyze(db.session)
         db.session.commit()
         plan_id = plan.id
         items = services.proposals(plan)

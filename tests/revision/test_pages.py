@@ -11,12 +11,13 @@ from hki.plan.models import Measure, Plan
 from hki.revision import services
 from hki.revision.models import MeasureOutcome
 from hki.vocab import Outcome, PlanState, Role
-from tests.conftest import Auth
+from tests.conftest import Auth, analyze
 from tests.factories import Factories
 
 
 def _demo(make: Factories) -> Plan:
     seed_demo(db.session)
+    analyze(db.session)
     make.commit()
     return db.session.scalars(select(Plan)).one()
 

@@ -29,7 +29,7 @@ from hki.transfer import importing, writing
 from hki.updates.models import StatusUpdate
 from hki.updates.services import InvalidUpdateError, post_update
 from hki.vocab import Outcome, PlanState, Role, Status
-from tests.conftest import Auth
+from tests.conftest import Auth, analyze
 from tests.factories import Factories
 from tests.reports.test_report import pdf_text
 from tests.transfer.test_roundtrip import counted_updates, shape
@@ -40,6 +40,7 @@ NEW = services.NewPlan(title="HKI 2026–2030", valid_from=date(2026, 1, 1),
 
 def demo(make: Factories) -> tuple[Plan, User]:
     seed_demo(db.session)
+    analyze(db.session)
     plan = db.session.scalars(select(Plan)).one()
     return plan, make.user(role=Role.COORDINATOR)
 
