@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from hki.auth.models import User
 from hki.db import AnySession
@@ -52,10 +53,18 @@ class Proposal:
 
 
 def active_measures(plan: Plan) -> list[Measure]:
-    """The plan's current measures in outline order."""
-    return [m for f in plan.fields if f.archived_at is None
-            for g in f.goals if g.archived_at is None
-            for m in g.measures if m.archived_at is None]
+    """The plan's current measures in outline order, with what the wizard shows and copies.
+
+    One query for the tree and one per copied collection, whatever the plan's size.
+    """
+    stmt = (select(Measure).join(Measure.goal).join(Goal.field)
+            .where(Field.plan_id == plan.id, Field.archived_at.is_(None),
+                   Goal.archived_at.is_(None), Measure.archived_at.is_(None))
+            .options(contains_eager(Measure.goal).contains_eager(Goal.field),
+                     joinedload(Measure.lead), selectinload(Measure.partners),
+                     selectinload(Measure.target_groups), selectinload(Measure.indicators))
+            .order_by(Field.position, Goal.position, Measure.position))
+    return list(db.session.scalars(stmt).unique())
 
 
 def proposals(plan: Plan) -> list[Proposal]:
@@ -78,11 +87,13 @@ def proposals(plan: Plan) -> list[Proposal]:
 
 def structure_text(plan: Plan) -> str:
     """The old plan's fields and goals, one per line ("2.3 Title"), to edit for the new one."""
+    fields = db.session.scalars(
+        select(Field).where(Field.plan_id == plan.id, Field.archived_at.is_(None))
+        .options(selectinload(Field.goals)).order_by(Field.position))
     lines = []
-    for f in plan.fields:
-        if f.archived_at is None:
-            lines.append(f"{f.number} {f.title}")
-            lines.extend(f"{g.number} {g.title}" for g in f.goals if g.archived_at is None)
+    for f in fields:
+        lines.append(f"{f.number} {f.title}")
+        lines.extend(f"{g.number} {g.title}" for g in f.goals if g.archived_at is None)
     return "\n".join(lines)
 
 

@@ -49,6 +49,7 @@ from hki.transfer.sheets import (
     CONCEPT,
     CONCEPT_ROWS,
     EXPLANATION,
+    IMPORT_SHEETS,
     ONGOING_END,
     ORGANISATIONS,
     PLAN,
@@ -227,7 +228,7 @@ class _Checker:
 
     def run(self) -> None:
         check = self.check
-        known = {header_key(s.name) for s in (CONCEPT, ORGANISATIONS, PLAN, STATUS)}
+        known = {header_key(s.name) for s in IMPORT_SHEETS}
         known.add(header_key(EXPLANATION))
         for worksheet in self.book.worksheets:
             if header_key(worksheet.title) not in known:
@@ -403,14 +404,9 @@ class _Checker:
             return {}
         fields = self.session.scalars(
             select(Field).where(Field.plan_id == plan.id, Field.archived_at.is_(None))
-            .options(selectinload(Field.goals).selectinload(Goal.measures)
-                     .selectinload(Measure.indicators),
-                     selectinload(Field.goals).selectinload(Goal.measures)
-                     .selectinload(Measure.partners),
-                     selectinload(Field.goals).selectinload(Goal.measures)
-                     .selectinload(Measure.target_groups),
-                     selectinload(Field.goals).selectinload(Goal.measures)
-                     .selectinload(Measure.lead))
+            .options(selectinload(Field.goals).selectinload(Goal.measures).options(
+                selectinload(Measure.indicators), selectinload(Measure.partners),
+                selectinload(Measure.target_groups), selectinload(Measure.lead)))
         ).all()
         nodes: dict[str, Field | Goal | Measure] = {}
         measures = self.check.measures

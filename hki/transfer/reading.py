@@ -392,12 +392,3 @@ def names(cell: Cell | None, limit: int) -> list[str]:
             raise CellError(_("Der Name „%(name)s…“ ist zu lang (höchstens %(max)d Zeichen).",
                               name=name[:40], max=limit))
     return list(dict.fromkeys(found))
-
-
-def cells_of(records: list[tuple[int, dict[str, Cell]]],
-             keys: tuple[str, ...]) -> Iterator[tuple[int, dict[str, Cell]]]:
-    """Rows that have something in at least one of ``keys`` (the rest is only information)."""
-    for row, cells in records:
-        if any(_filled(cells[k]) for k in keys if k in cells):
-            yield row, cells
-
