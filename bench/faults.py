@@ -362,10 +362,9 @@ def main() -> int:
     parser.add_argument("--updates", type=int, default=25)
     parser.add_argument("--database-url", default=URL)
     args = parser.parse_args()
-    if args.database_url == URL:
-        subprocess.run(["bash", "-c", "source scripts/_common.sh >/dev/null; "
-                        "source scripts/_postgres.sh; ensure_postgres hki_faults >/dev/null"],
-                       cwd=ROOT, check=True)
+    from load import ensure_postgres
+
+    ensure_postgres(args.database_url, URL)
     with tempfile.TemporaryDirectory(prefix="hki-faults-") as tmp:
         folder = Path(tmp)
         _fresh(args.database_url, folder)

@@ -36,6 +36,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 URL = "postgresql+psycopg://hki:hki@localhost:5432/hki_load"
 
 
+def ensure_postgres(url: str, default: str) -> None:
+    """Start the machine's PostgreSQL and create the default database, as scripts/test does."""
+    if url == default:
+        name = default.rsplit("/", 1)[1]
+        subprocess.run(["bash", "-c", "source scripts/_common.sh >/dev/null; source "
+                        f"scripts/_postgres.sh; ensure_postgres {name} >/dev/null"],
+                       cwd=ROOT, check=True)
+
+
 def _ensure_locust() -> None:
     try:
         import locust  # noqa: F401
@@ -176,10 +185,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=URL)
     args = parser.parse_args()
     _ensure_locust()
-    if args.database_url == URL:
-        subprocess.run(["bash", "-c", "source scripts/_common.sh >/dev/null; "
-                        "source scripts/_postgres.sh; ensure_postgres hki_load >/dev/null"],
-                       cwd=ROOT, check=True)
+    ensure_postgres(args.database_url, URL)
     with tempfile.TemporaryDirectory(prefix="hki-load-") as tmp:
         folder = Path(tmp)
         start = time.perf_counter()

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from hki.extensions import db
+from hki.i18n import datum
 from hki.plan.models import Measure, Plan
 from hki.reports.charts import bars
 from hki.reports.data import MeasureEntry, NoSuchPlanError, ReportData, Tally, gather
@@ -147,8 +148,6 @@ def _history(plan: Plan, report: ReportData,
 def render_final_html(data: FinalData, *, stylesheet: str | None = None,
                       preview_bar: Markup | None = None) -> str:
     """The Abschlussbericht's HTML (the PDF is made from it, like the Sachstandsbericht)."""
-    from hki.i18n import datum
-
     charts: list[Any] = [
         bars([(datum(day), tally) for day, tally in rows]) for _n, _t, rows in data.history]
     return render_template(

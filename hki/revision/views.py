@@ -15,10 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from hki.auth.models import User
 from hki.db import utcnow
 from hki.extensions import db
-from hki.i18n import datum
 from hki.plan.models import Plan
 from hki.reports import jobs
-from hki.reports.data import NoSuchPlanError
 from hki.revision import final, services
 from hki.revision.forms import AdoptionForm, RevisionForm
 from hki.security import Action, requires
@@ -115,13 +113,6 @@ def final_report(plan_id: int) -> ResponseReturnValue:
     ).format(_("Entwurf (Vorschau)."), _("Kenntnisstand jetzt."), generate_csrf(),
              _("Als PDF ausgeben"), url_for("plan.overview", plan_id=plan_id),
              _("Zurück zum Plan"))
-    try:
-        data = final.gather_final(plan.id, utcnow())
-    except NoSuchPlanError:
-        problem = _("Am letzten Tag seiner Laufzeit (%(day)s) war der Plan noch nicht in hki "
-                    "erfasst; für diesen Tag lässt sich kein Abschlussbericht erstellen.",
-                    day=datum(plan.valid_to))
-        return render_template("revision/blocked.html", plan=plan, problem=problem,
-                               successor=None), 409
+    data = final.gather_final(plan.id, utcnow())
     return final.render_final_html(data, stylesheet=url_for("static", filename="css/report.css"),
                                    preview_bar=bar)

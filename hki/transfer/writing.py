@@ -23,9 +23,12 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from hki.db import utcnow
 from hki.extensions import db
 from hki.i18n import datum, local_zone
 from hki.plan.history import MeasureAsOf, PlanAsOf, plan_as_of
+from hki.plan.models import Field, Goal, Measure
+from hki.reports.data import NoSuchPlanError
 from hki.transfer.sheets import (
     CONCEPT,
     CONCEPT_ROWS,
@@ -313,9 +316,6 @@ def _counted_history(plan: PlanAsOf) -> list[StatusUpdate]:
 
 
 def _current_plan(plan_id: int) -> PlanAsOf:
-    from hki.db import utcnow
-    from hki.reports.data import NoSuchPlanError
-
     plan = plan_as_of(plan_id, utcnow())
     if plan is None:
         raise NoSuchPlanError(plan_id)
@@ -370,8 +370,6 @@ _HISTORY_HEADERS = [
 
 def history_export(plan_id: int) -> Table:
     """Every update of every measure of the plan, with review and correction, oldest first."""
-    from hki.plan.models import Field, Goal, Measure
-
     counting = set(db.session.scalars(
         select(StatusUpdate.id).join(StatusUpdate.measure).join(Measure.goal).join(Goal.field)
         .where(Field.plan_id == plan_id, counted())))

@@ -22,7 +22,7 @@ from hki.updates.services import ReviewError, review
 from hki.vocab import Decision, Outcome, PlanState, Role, Status
 from tests.conftest import Auth
 from tests.factories import Factories
-from tests.revision.test_revision import NEW, choose, demo
+from tests.revision.test_revision import continue_plan, demo
 
 
 def test_adoption_closes_rounds_and_freigabe_of_the_old_plan(
@@ -36,8 +36,7 @@ def test_adoption_closes_rounds_and_freigabe_of_the_old_plan(
     today = local_today()
     rnd = make.round(plan, period_start=today - timedelta(days=5), stichtag=today,
                      due_date=today + timedelta(days=9))
-    items, outline = choose(plan)
-    new = services.create_successor(db.session, plan, NEW, outline, items, user)
+    new, _items = continue_plan(plan, user)
     services.adopt(db.session, new, date(2026, 2, 26), "V-2026/017")
     db.session.commit()
     assert db.session.get(UpdateRound, rnd.id).closed_at is not None  # type: ignore[union-attr]
@@ -55,8 +54,7 @@ def test_the_edit_form_adopting_a_successor_closes_its_predecessor(
     client: FlaskClient, auth: Auth, make: Factories,
 ) -> None:
     plan, user = demo(make)
-    items, outline = choose(plan)
-    new = services.create_successor(db.session, plan, NEW, outline, items, user)
+    new, _items = continue_plan(plan, user)
     db.session.commit()
     auth.login_as(Role.COORDINATOR)
     response = client.post(f"/plaene/{new.id}/bearbeiten", data={
@@ -100,8 +98,7 @@ def test_abschlussbericht_follows_the_decisions_also_for_later_changes(
                 and m.updates and m.updates[-1].status is Status.COMPLETED)
     done.archived_at = datetime.now(UTC)
     db.session.flush()
-    items, outline = choose(plan)
-    services.create_successor(db.session, plan, NEW, outline, items, user)
+    continue_plan(plan, user)
     db.session.commit()
     data = gather_final(plan.id, datetime.now(UTC))
     outcomes = Counter(db.session.scalars(select(MeasureOutcome.outcome)))

@@ -56,6 +56,12 @@ def choose(plan: Plan) -> tuple[list[services.Proposal], services.Outline]:
     return items, outline
 
 
+def continue_plan(plan: Plan, user: User) -> tuple[Plan, list[services.Proposal]]:
+    """The demo plan continued with the choices of :func:`choose` (flushed, not committed)."""
+    items, outline = choose(plan)
+    return services.create_successor(db.session, plan, NEW, outline, items, user), items
+
+
 def test_proposals_follow_the_final_state(make: Factories) -> None:
     plan, _user = demo(make)
     items = services.proposals(plan)
@@ -156,8 +162,7 @@ def test_old_plan_and_its_reports_stay_as_they_were_and_become_read_only(
     make.commit()
     before = _old_plan_state(plan.id)
     old_entries = _element_history(plan.id)
-    items, outline = choose(plan)
-    new = services.create_successor(db.session, plan, NEW, outline, items, user)
+    new, _items = continue_plan(plan, user)
     services.adopt(db.session, new, date(2026, 2, 26), "V-2026/017")
     db.session.commit()
     assert (new.state, new.adopted_on, new.adoption_paper_ref) == (
@@ -190,8 +195,7 @@ def test_lineage_on_measure_pages_and_in_the_new_plans_report(
     client: FlaskClient, auth: Auth, make: Factories,
 ) -> None:
     plan, user = demo(make)
-    items, outline = choose(plan)
-    new = services.create_successor(db.session, plan, NEW, outline, items, user)
+    new, items = continue_plan(plan, user)
     db.session.commit()
     item = items[next(k for k, i in enumerate(items) if i.outcome is Outcome.CARRIED_OVER)]
     old = item.measure
@@ -217,8 +221,7 @@ def _counts_in(text: str, label: str) -> list[int]:
 
 def test_abschlussbericht_counts_equal_the_database(app_ctx: Flask, make: Factories) -> None:
     plan, user = demo(make)
-    items, outline = choose(plan)
-    services.create_successor(db.session, plan, NEW, outline, items, user)
+    continue_plan(plan, user)
     db.session.commit()
     report = jobs.request_final(db.session, plan, user)
     db.session.commit()
