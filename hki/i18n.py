@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_timezone
 
+from hki.text import absaetze, einzeilig, vorlage
+
 
 def datum(value: date | None) -> str:
     """Format a date as TT.MM.JJJJ (DIN 5008); empty for no date."""
@@ -56,6 +58,6 @@ def local_today() -> date:
 
 
 def register_filters(app: Flask) -> None:
-    """Make the formatters available as Jinja filters."""
-    for func in (datum, monat, zeitpunkt, zahl, zahl1):
+    """Make the formatters, and the shapers of typed text (hki.text), Jinja filters."""
+    for func in (datum, monat, zeitpunkt, zahl, zahl1, absaetze, einzeilig, vorlage):
         app.add_template_filter(func)
