@@ -146,8 +146,11 @@ def worker_command(once: bool, poll: float) -> None:
               help="Nur prüfen und zeigen, was geschähe; nichts speichern.")
 @click.option("--author", "author_email", default=None,
               help="E-Mail des Kontos (Koordination), das als Verfasser der Sachstände gilt.")
-def import_command(path: str, dry_run: bool, author_email: str | None) -> None:
-    """Importiert Plan und Sachstände aus einer Excel-Datei (.xlsx), alles oder nichts."""
+@click.option("--plan", "plan_title", default=None,
+              help="Bei CSV-Dateien: Titel des Plans in hki, zu dem die Datei gehört.")
+def import_command(path: str, dry_run: bool, author_email: str | None,
+                   plan_title: str | None) -> None:
+    """Importiert Plan und Sachstände aus .xlsx, .ods oder CSV, alles oder nichts."""
     from pathlib import Path
 
     from hki.security import Action, can
@@ -160,28 +163,31 @@ def import_command(path: str, dry_run: bool, author_email: str | None) -> None:
         if author is None or not can(author, Action.IMPORT_DATA):
             _fail(_("%(email)s ist kein aktives Konto der Koordination oder Administration.",
                     email=author_email))
-    check = check_import(db.session, file.read_bytes(), file.name)
+    check = check_import(db.session, file.read_bytes(), file.name, plan_title=plan_title)
     for problem in check.errors:
         click.echo(_("Fehler – %(problem)s", problem=problem), err=True)
     for problem in check.warnings:
         click.echo(_("Hinweis – %(problem)s", problem=problem))
+    for change in check.changes:
+        click.echo(f"{change.entity} {change.kind}: {change.label}")
+        for detail in change.details:
+            click.echo(f"    {detail}")
     for kind, count in check.summary().items():
         click.echo(f"{count:>6} × {kind}")
     if check.unchanged:
         click.echo(_("%(n)6d × unverändert", n=check.unchanged))
+    stop = None
     if not check.ok:
-        db.session.rollback()
-        _fail(_("%(n)d Problem(e) gefunden; es wurde nichts gespeichert.", n=len(check.errors)))
-    if not check.changes:
-        db.session.rollback()
-        return
-    if check.answers and author is None:
-        db.session.rollback()
-        _fail(_("Die Datei enthält Sachstände. Bitte nennen Sie mit --author das Konto, das "
-                "sie verantwortet; es wurde nichts gespeichert."))
-    if dry_run:
-        db.session.rollback()
+        stop = _("%(n)d Problem(e) gefunden; es wurde nichts gespeichert.", n=len(check.errors))
+    elif check.changes and dry_run:
         click.echo(_("Probelauf: alles geprüft, nichts gespeichert."))
+    elif check.changes and check.answers and author is None:
+        stop = _("Die Datei enthält Sachstände. Bitte nennen Sie mit --author das Konto, das "
+                 "sie verantwortet; es wurde nichts gespeichert.")
+    if stop or dry_run or not check.changes:
+        db.session.rollback()
+        if stop:
+            _fail(stop)
         return
     label = _("Kommandozeile: Import")
     with acting_as(f"{label} ({author.display_name})" if author else label):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,12 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
 from hki import create_app
+from hki.auth.audit import effective_from
 from hki.dashboard.search import include_name
 from hki.extensions import db
+from hki.plan.history import HistoryGapError, plan_as_of
 from tests.conftest import PG_URL, _test_config
+from tests.factories import Factories
 
 
 @pytest.fixture
@@ -90,4 +94,31 @@ def test_migrations_match_models_and_round_trip(scratch_url: str) -> None:
         assert append_only_guards() == {"audit_log", "status_updates", "indicator_values"}
         flask_migrate.upgrade()
         assert append_only_guards() == set(APPEND_ONLY)
+        db.engine.dispose()
+
+
+def test_history_repair_names_the_lead_of_plans_imported_before_it(scratch_url: str) -> None:
+    """Migration 5e1c0a7b9d21 backdates organisations that imported measures refer to."""
+    app = create_app(_test_config(scratch_url))
+    with app.app_context():
+        flask_migrate.upgrade(revision="1ef9aeaafa05")
+        # What an import before the repair left: the measure counts from the plan's start,
+        # its lead office only from the day of the import.
+        factories = Factories(db.session)
+        lead = factories.organisation("Migrationsberatung für Erwachsene (MBE)")
+        factories.commit()
+        with effective_from(datetime(2020, 5, 1, tzinfo=UTC)):
+            plan = factories.plan(valid_from=date(2020, 5, 1))
+            factories.measure(factories.goal(factories.field(plan)), lead=lead)
+            factories.commit()
+        stichtag = datetime(2023, 12, 31, 12, tzinfo=UTC)
+        with pytest.raises(HistoryGapError):
+            plan_as_of(plan.id, stichtag)
+        db.session.remove()
+
+        flask_migrate.upgrade()
+        past = plan_as_of(plan.id, stichtag)
+        assert past is not None
+        assert past.measures()[0].lead == "Migrationsberatung für Erwachsene (MBE)"
+        db.session.remove()
         db.engine.dispose()

@@ -30,6 +30,7 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "create": _l("angelegt"),
     "update": _l("geändert"),
     "delete": _l("gelöscht"),
+    "backdate": _l("im Verlauf vorgezogen"),
 }
 #: German names of the recorded attributes; unknown keys are shown as they are.
 AUDIT_FIELDS: dict[str, LazyString] = {
@@ -49,6 +50,7 @@ AUDIT_FIELDS: dict[str, LazyString] = {
     "period_start": _l("Zeitraum ab"), "stichtag": _l("Stichtag"), "due_date": _l("Frist"),
     "opened_by_id": _l("eröffnet von (Nr.)"), "opened_at": _l("eröffnet am"),
     "closed_at": _l("abgeschlossen am"), "round_id": _l("Abfrage (Nr.)"),
+    "effective_at": _l("gilt im Verlauf ab"),
 }
 AUDIT_PAGE_SIZE = 50
 

@@ -9,12 +9,14 @@ pages never read this history; only reports and history views do.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, insert, or_, select
 
+from hki.auth.audit import current_actor
 from hki.auth.models import AuditEntry
+from hki.db import AnySession, utcnow
 from hki.extensions import db
 from hki.plan.models import Field, Goal, Indicator, Measure, Organisation, Plan, TargetGroup
 from hki.vocab import PlanState, Priority
@@ -99,6 +101,84 @@ class PlanAsOf:
         return [m for f in self.fields for g in f.goals for m in g.measures]
 
 
+class HistoryGapError(LookupError):
+    """A plan element refers to an organisation or target group unknown at that moment.
+
+    Reports must never print "?" for a lead office, so this is a bug to fix, not a case to
+    show: :func:`cover_references` makes sure every reference is covered.
+    """
+
+
+#: Audit action of a snapshot written to cover an earlier reference (see cover_references).
+BACKDATE = "backdate"
+#: Measure snapshot key → the entity its ids refer to.
+_REFERENCES = {"lead_organisation_id": Organisation.__tablename__,
+               "partners": Organisation.__tablename__,
+               "target_groups": TargetGroup.__tablename__}
+
+
+def referenced_ids(snapshot: dict[str, Any]) -> list[tuple[str, int]]:
+    """(entity, id) of every organisation and target group a measure snapshot refers to."""
+    found = []
+    for key, entity in _REFERENCES.items():
+        value = snapshot.get(key)
+        ids = value if isinstance(value, list) else [value]
+        found += [(entity, int(i)) for i in ids if i is not None]
+    return found
+
+
+def cover_references(session: AnySession, plan_id: int) -> int:
+    """Let each organisation and target group exist in history as long as its measures do.
+
+    The rule: an organisation or target group counts from the earliest moment any measure
+    snapshot referring to it counts from. An imported plan counts from its adoption, but the
+    organisations it names may be new today (or were created in hki after that date); for
+    each such one a copy of its earliest snapshot is written, counting from that earlier
+    moment. Returns how many were written. Runs in the caller's transaction.
+    """
+    measure_ids = (select(Measure.id).join(Measure.goal).join(Goal.field)
+                   .where(Field.plan_id == plan_id))
+    needed: dict[tuple[str, int], datetime] = {}
+    for effective_at, snapshot in session.execute(
+            select(AuditEntry.effective_at, AuditEntry.snapshot).where(
+                AuditEntry.entity == Measure.__tablename__,
+                AuditEntry.entity_id.in_(measure_ids), AuditEntry.snapshot.is_not(None))):
+        if effective_at is None or snapshot is None:
+            continue
+        for key in referenced_ids(snapshot):
+            if key not in needed or effective_at < needed[key]:
+                needed[key] = effective_at
+    if not needed:
+        return 0
+    earliest: dict[tuple[str, int], tuple[datetime, dict[str, Any]]] = {}
+    for entity in {e for e, _i in needed}:
+        ids = [i for e, i in needed if e == entity]
+        rows = session.execute(
+            select(AuditEntry.entity_id, AuditEntry.effective_at, AuditEntry.snapshot)
+            .where(AuditEntry.entity == entity, AuditEntry.entity_id.in_(ids),
+                   AuditEntry.snapshot.is_not(None))
+            .order_by(AuditEntry.effective_at.desc(), AuditEntry.id.desc()))
+        for entity_id, effective_at, snapshot in rows:
+            earliest[(entity, entity_id)] = (effective_at, snapshot)  # last one wins
+    user_id, actor = current_actor()
+    now = utcnow()
+    rows_to_write = []
+    for (entity, entity_id), moment in sorted(needed.items()):
+        first = earliest.get((entity, entity_id))
+        if first is not None and first[0] <= moment:
+            continue
+        if first is None:
+            raise HistoryGapError(f"{entity} {entity_id} has no snapshot at all")
+        rows_to_write.append({
+            "action": BACKDATE, "entity": entity, "entity_id": entity_id,
+            "user_id": user_id, "actor": actor, "at": now, "before": None,
+            "after": {"effective_at": moment.astimezone(UTC).isoformat()},
+            "snapshot": first[1], "effective_at": moment})
+    if rows_to_write:
+        session.execute(insert(AuditEntry), rows_to_write)
+    return len(rows_to_write)
+
+
 def _latest_snapshots(conditions: list[Any], at: datetime) -> Select[str, int, Any]:
     """Select (entity, entity_id, snapshot) of each element's latest snapshot up to ``at``."""
     ranked = (
@@ -173,6 +253,13 @@ def _build(plan: dict[str, Any], snaps: dict[str, dict[int, dict[str, Any]]],
     """Assemble the frozen tree from the snapshots, children grouped by parent id."""
     names = {i: s["name"] for i, s in snaps.get(Organisation.__tablename__, {}).items()}
     groups = {i: s["name"] for i, s in snaps.get(TargetGroup.__tablename__, {}).items()}
+
+    def name(found: dict[int, str], entity_id: int, measure: dict[str, Any]) -> str:
+        if entity_id not in found:
+            raise HistoryGapError(
+                f"measure {measure['id']} refers to {entity_id}, unknown at {at.isoformat()}")
+        return found[entity_id]
+
     children: dict[tuple[str, int], list[tuple[dict[str, Any], Any]]] = {}
 
     for i, s in snaps.get(Indicator.__tablename__, {}).items():
@@ -188,9 +275,9 @@ def _build(plan: dict[str, Any], snaps: dict[str, dict[int, dict[str, Any]]],
         if _existed(s):
             measure = MeasureAsOf(
                 i, s["number"], s["title"], s["description"],
-                names.get(s["lead_organisation_id"], "?"),
-                tuple(sorted(names.get(o, "?") for o in s["partners"])),
-                tuple(sorted(groups.get(t, "?") for t in s["target_groups"])),
+                name(names, s["lead_organisation_id"], s),
+                tuple(sorted(name(names, o, s) for o in s["partners"])),
+                tuple(sorted(name(groups, t, s) for t in s["target_groups"])),
                 date.fromisoformat(s["start_date"]), _date(s["end_date"]),
                 Priority(s["priority"]), s["funding_note"], s["budget_eur"],
                 _in_order(children.get(("measure", i), [])), s.get("origin_id"),

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import io
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -32,6 +34,7 @@ from hki.auth.models import User
 from hki.db import AnySession
 from hki.i18n import datum, local_today, local_zone
 from hki.plan.forms import NUMBER_PATTERN, TEXT_MAX
+from hki.plan.history import cover_references
 from hki.plan.models import (
     TITLE_LENGTH,
     Field,
@@ -48,11 +51,11 @@ from hki.transfer.reading import CellError, Problem, SheetRows
 from hki.transfer.sheets import (
     CONCEPT,
     CONCEPT_ROWS,
-    EXPLANATION,
     IMPORT_SHEETS,
-    ONGOING_END,
+    ONGOING_WORDS,
     ORGANISATIONS,
     PLAN,
+    SKIPPED_SHEETS,
     STATUS,
     header_key,
 )
@@ -175,16 +178,60 @@ class ImportCheck:
         return dict(Counter(f"{c.entity} {c.kind}" for c in self.changes))
 
 
-def check_import(session: AnySession, data: bytes, filename: str) -> ImportCheck:
-    """Read a workbook and compare it with the database; never changes anything."""
+def check_import(session: AnySession, data: bytes, filename: str,
+                 plan_title: str | None = None) -> ImportCheck:
+    """Read a workbook and compare it with the database; never changes anything.
+
+    ``plan_title`` names the plan a CSV file belongs to (a CSV holds one table only, without
+    the Konzept sheet that names the plan in a workbook).
+    """
     check = ImportCheck(filename=filename, sha256=hashlib.sha256(data).hexdigest())
     try:
-        book = reading.open_workbook(data)
+        book = open_file(data, filename, plan_title)
     except reading.FileProblemError as error:
         check.problems.append(Problem(str(error)))
         return check
     _Checker(session, book, check).run()
     return check
+
+
+#: What an OpenDocument file says it is, in its first zip entry "mimetype".
+ODS_MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+def is_csv(data: bytes, filename: str) -> bool:
+    """A CSV file by its name, for files that are neither a zip nor an old Office file."""
+    return filename.lower().endswith(CSV_SUFFIXES) and not data.startswith(
+        (b"PK", reading.OLE2_MAGIC))
+
+
+def open_file(data: bytes, filename: str, plan_title: str | None = None) -> Workbook:
+    """An .xlsx, .ods or CSV file as a workbook, so one set of checks reads them all."""
+    from hki.transfer import formats  # TEMP: until formats.py lands
+    if data.startswith(b"PK") and _zip_mimetype(data).startswith(
+            "application/vnd.oasis.opendocument"):
+        return formats.ods_to_workbook(data)
+    if is_csv(data, filename):
+        if not plan_title:
+            raise reading.FileProblemError(_(
+                "Eine CSV-Datei enthält nur eine Tabelle und nennt den Plan nicht. Bitte "
+                "wählen Sie den Plan aus, zu dem sie gehört, oder laden Sie eine Arbeitsmappe "
+                "(.xlsx oder .ods) mit dem Blatt „Konzept“ hoch."))
+        return formats.csv_to_workbook(data, plan_title)
+    return reading.open_workbook(data)
+
+
+def _zip_mimetype(data: bytes) -> str:
+    """The "mimetype" entry of a zip file (OpenDocument), or "" if there is none."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            info = archive.getinfo("mimetype")
+            if info.file_size > 200:
+                return ""
+            return archive.read(info).decode("ascii", "replace").strip()
+    except (KeyError, zipfile.BadZipFile, ValueError, OSError):
+        return ""
 
 
 #: Model attribute → the Plan sheet's column it comes from (where the names differ).
@@ -229,7 +276,7 @@ class _Checker:
     def run(self) -> None:
         check = self.check
         known = {header_key(s.name) for s in IMPORT_SHEETS}
-        known.add(header_key(EXPLANATION))
+        known.update(header_key(name) for name in SKIPPED_SHEETS)
         for worksheet in self.book.worksheets:
             if header_key(worksheet.title) not in known:
                 check.problems.append(Problem(
@@ -238,8 +285,8 @@ class _Checker:
         if not self._concept():
             return
         self._organisations()
-        self._plan_rows()
-        self._answers()
+        if self._plan_rows():
+            self._answers()
         if check.plan is not None and check.plan.state is PlanState.CLOSED and check.changes:
             check.problems.append(Problem(_(
                 "Der Plan „%(title)s“ ist abgeschlossen und nur noch lesbar; die Datei würde "
@@ -421,7 +468,8 @@ class _Checker:
                             measures[m.number] = m
         return nodes
 
-    def _plan_rows(self) -> None:
+    def _plan_rows(self) -> bool:
+        """Read the Plan sheet; ``False`` if its numbers cannot be read at all."""
         check = self.check
         worksheet = self._sheet(PLAN)
         self.existing = self._existing_nodes()
@@ -431,8 +479,11 @@ class _Checker:
                 check.problems.append(Problem(_(
                     "Den Plan „%(title)s“ gibt es in hki noch nicht. Für einen neuen Plan "
                     "braucht die Datei das Blatt „Plan“.", title=check.plan_title)))
-            return
+            return True
         rows, records = reading.read_records(worksheet, PLAN, ("number", "title"))
+        if rows.converted:
+            check.problems.extend(rows.problems)
+            return False
         last_measure: NodeRow | None = None
         for row, cells in records:
             node = self._node(rows, row, cells)
@@ -450,6 +501,7 @@ class _Checker:
             last_measure = node if node.level == 3 else None
         check.problems.extend(rows.problems)
         self._compare_nodes()
+        return True
 
     def _is_indicator_only(self, cells: dict[str, Cell]) -> bool:
         filled = {k for k, c in cells.items() if c.value is not None and str(c.value).strip()}
@@ -538,8 +590,9 @@ class _Checker:
             self._organisation(rows, row, "lead", lead)
             self._active_lead(rows, row, node, lead)
             node.lead = lead
+        known = {*self.organisations, *self.check.new_organisations}
         partners = self._cell(rows, row, "partners",
-                              lambda: reading.names(get("partners"), NAME_LENGTH)) or []
+                              lambda: reading.names(get("partners"), NAME_LENGTH, known)) or []
         for name in partners:
             self._organisation(rows, row, "partners", name)
         node.partners = partners
@@ -568,8 +621,7 @@ class _Checker:
             priority = self._cell(rows, row, "priority", lambda: _word(priority_text, Priority))
         funding = self._cell(rows, row, "funding_note",
                              lambda: reading.text(get("funding_note"), FUNDING_MAX))
-        budget = self._cell(rows, row, "budget",
-                            lambda: reading.whole(get("budget"), 0, BUDGET_MAX, _("Das Budget")))
+        budget = self._cell(rows, row, "budget", lambda: reading.euros(get("budget"), BUDGET_MAX))
         node.values.update(start_date=start, end_date=end, priority=priority,
                            funding_note=funding or "", budget_eur=budget)
 
@@ -635,6 +687,9 @@ class _Checker:
         if worksheet is None:
             return
         rows, records = reading.read_records(worksheet, STATUS, ("measure", "as_of", "status"))
+        if rows.converted:
+            self.check.problems.extend(rows.problems)
+            return
         parsed: list[AnswerRow] = []
         for row, cells in records:
             if not any(k in cells and cells[k].value not in (None, "") for k in _ANSWER_KEYS):
@@ -741,10 +796,16 @@ def _has_problem(rows: SheetRows, row: int, key: str) -> bool:
 
 
 def _end(cell: Cell | None) -> date | None:
+    """A planned end, or ``None`` for an open end ("fortlaufend", "laufend", "offen" …)."""
     if cell is not None and isinstance(cell.value, str) and \
-            header_key(cell.value) == header_key(ONGOING_END):
+            header_key(cell.value) in {header_key(w) for w in ONGOING_WORDS} | {""}:
         return None
-    return reading.day(cell, month_end=True)
+    try:
+        return reading.day(cell, month_end=True)
+    except CellError as error:
+        raise CellError(str(error) + " " + _(
+            "Für eine Maßnahme ohne geplantes Ende schreiben Sie „fortlaufend“ oder lassen "
+            "die Zelle leer.")) from error
 
 
 def _own_values(node: NodeRow) -> dict[str, Any]:
@@ -861,6 +922,7 @@ def apply_import(session: AnySession, check: ImportCheck, author: User | None) -
             written[node.number] = _write_node(session, plan, node, written, organisations,
                                                groups)
         session.flush()
+    cover_references(session, plan.id)
     for answer in check.answers:
         measure = written.get(answer.number) or check.measures.get(answer.number)
         if not isinstance(measure, Measure) or author is None:  # the check rules it out

@@ -7,11 +7,12 @@ naming sheet, row and column. Nothing here touches the database.
 
 from __future__ import annotations
 
+import difflib
 import io
 import re
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
@@ -25,7 +26,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from hki.plan.forms import parse_german_float
-from hki.transfer.sheets import Sheet, header_key
+from hki.transfer.sheets import Column, Sheet, column_key, header_key
 
 #: Rows per sheet; a plan has hundreds, a history some thousands. More is a wrong file.
 MAX_ROWS = 20_000
@@ -79,16 +80,19 @@ def open_workbook(data: bytes) -> Workbook:
     if data.startswith(OLE2_MAGIC):
         if ENCRYPTED_STREAM in data:
             raise FileProblemError(_(
-                "Die Datei ist mit einem Kennwort geschützt. Bitte öffnen Sie sie in Excel, "
-                "entfernen Sie den Kennwortschutz (Datei → Informationen → Arbeitsmappe "
-                "schützen) und laden Sie sie erneut hoch."))
+                "Die Datei ist mit einem Kennwort geschützt. Bitte öffnen Sie sie in Ihrem "
+                "Tabellenprogramm, entfernen Sie den Kennwortschutz (Excel: Datei → "
+                "Informationen → Arbeitsmappe schützen; LibreOffice Calc: Datei → Speichern "
+                "unter, ohne „Mit Kennwort speichern“) und laden Sie sie erneut hoch."))
         raise FileProblemError(_(
-            "Das ist eine Datei im alten Excel-Format (.xls). Bitte speichern Sie sie in Excel "
-            "als „Excel-Arbeitsmappe (.xlsx)“ und laden Sie sie erneut hoch."))
+            "Das ist eine Datei im alten Excel-Format (.xls). Bitte speichern Sie sie in Ihrem "
+            "Tabellenprogramm als .xlsx („Excel-Arbeitsmappe“ bzw. „Excel 2007-365“) oder .ods "
+            "und laden Sie sie erneut hoch."))
     if not data.startswith(b"PK"):
         raise FileProblemError(_(
-            "Das ist keine Excel-Datei (.xlsx). Bitte laden Sie eine Arbeitsmappe im Format "
-            ".xlsx hoch, am besten auf Grundlage der Vorlage."))
+            "Das ist keine Tabellendatei. Bitte laden Sie eine Arbeitsmappe im Format .xlsx "
+            "oder .ods (LibreOffice Calc) oder eine CSV-Datei hoch, am besten auf Grundlage "
+            "der Vorlage."))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
@@ -97,8 +101,9 @@ def open_workbook(data: bytes) -> Workbook:
         raise _damaged() from error
     if "xl/workbook.xml" not in names:
         raise FileProblemError(_(
-            "Die Datei ist keine Excel-Arbeitsmappe (vielleicht ein Word- oder "
-            "PowerPoint-Dokument). Bitte laden Sie eine .xlsx-Datei hoch."))
+            "Die Datei ist keine Tabelle, sondern vielleicht ein Text- oder "
+            "Präsentationsdokument. Bitte laden Sie eine Arbeitsmappe (.xlsx oder .ods) "
+            "hoch."))
     if unpacked > MAX_UNPACKED_BYTES:
         raise FileProblemError(_("Die Datei ist zu groß (entpackt über %(mb)d MB).",
                                  mb=MAX_UNPACKED_BYTES // 2**20))
@@ -114,8 +119,9 @@ def open_workbook(data: bytes) -> Workbook:
 
 def _damaged() -> FileProblemError:
     return FileProblemError(_(
-        "Die Datei ist beschädigt und lässt sich nicht lesen. Bitte öffnen Sie sie in Excel, "
-        "speichern Sie sie erneut als .xlsx und laden Sie sie noch einmal hoch."))
+        "Die Datei ist beschädigt und lässt sich nicht lesen. Bitte öffnen Sie sie in Ihrem "
+        "Tabellenprogramm (Excel oder LibreOffice Calc), speichern Sie sie erneut als .xlsx "
+        "oder .ods und laden Sie sie noch einmal hoch."))
 
 
 def _check_row_counts(data: bytes) -> None:
@@ -171,6 +177,9 @@ class SheetRows:
     #: Column key → column letter, for the columns found.
     letters: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: Rows whose outline number the spreadsheet program turned into a date (one problem
+    #: for the whole column says so; the rows are not read further).
+    converted: set[int] = field(default_factory=set)
 
     def problem(self, row: int | None, key: str | None, message: str,
                 blocking: bool = True) -> Problem:
@@ -184,46 +193,56 @@ class SheetRows:
 
 Records = list[tuple[int, dict[str, Cell]]]
 
+#: How far down the import looks for the heading row (title rows may stand above it).
+HEADING_SEARCH_ROWS = 10
+
 
 def read_records(worksheet: Worksheet, sheet: Sheet,
                  required: tuple[str, ...]) -> tuple[SheetRows, Records]:
-    """Map the header row to columns and return each non-empty row's cells by column key.
+    """Map the heading row to columns and return each non-empty row's cells by column key.
 
-    Header problems (missing, unknown or repeated columns) and merged cells are recorded;
-    unknown columns are reported as warnings, their content is not imported.
+    The heading row is the first of the top rows with the most known headings, so a title
+    row above it is passed over (and said so). Heading problems (unknown, missing or
+    repeated columns), merged cells and outline numbers the spreadsheet program turned into
+    dates are recorded; an unknown heading stops the import, since its content would be
+    lost without a word.
     """
     rows = cast(Iterator[tuple[Cell, ...]], worksheet.iter_rows())
-    header_cells: tuple[Cell, ...] = ()
-    header_row = 0
+    by_heading = {column_key(c.header): c for c in sheet.columns}
+    by_heading.update({column_key(a): c for c in sheet.columns for a in c.aliases})
+    top: list[tuple[Cell, ...]] = []
     for cells in rows:
-        if any(_filled(c) for c in cells):
-            header_cells, header_row = cells, cells[0].row or 0
+        top.append(cells)
+        if len(top) == HEADING_SEARCH_ROWS:
             break
+    filled = [cells for cells in top if any(_filled(c) for c in cells)]
+
+    def known(cells: tuple[Cell, ...]) -> int:
+        return len({by_heading[k].key for c in cells if _filled(c)
+                    and (k := column_key(str(c.value))) in by_heading})
+
+    best = max(filled, key=known, default=())
+    if best and known(best) == 0:
+        best = filled[0]
+    header_row = (best[0].row or 0) if best else 0
     result = SheetRows(sheet, worksheet.title, header_row)
-    if not header_cells:
+    if not best:
         result.problem(None, None, _("Das Blatt ist leer. In der ersten Zeile stehen die "
                                      "Spaltenüberschriften, darunter je Zeile ein Eintrag."))
         return result, []
-    by_header = {header_key(c.header): c for c in sheet.columns}
-    by_header.update({header_key(a): c for c in sheet.columns for a in c.aliases})
-    positions: dict[str, int] = {}
-    for index, cell in enumerate(header_cells):
-        if not _filled(cell):
-            continue
-        text = str(cell.value).strip()
-        letter = get_column_letter(index + 1)
-        column = by_header.get(header_key(text))
-        if column is None:
-            result.problems.append(Problem(
-                _("Die Spalte „%(header)s“ ist unbekannt; ihr Inhalt wird nicht übernommen.",
-                  header=text), result.title, header_row, letter, None, blocking=False))
-        elif column.key in positions:
-            result.problems.append(Problem(
-                _("Die Spalte „%(header)s“ kommt zweimal vor. Bitte löschen Sie eine davon.",
-                  header=column.header), result.title, header_row, letter, None))
-        else:
-            positions[column.key] = index
-            result.letters[column.key] = letter
+    if known(best) == 0:
+        result.problems.append(Problem(_(
+            "In den ersten %(n)d Zeilen stehen keine Spaltenüberschriften, die hki kennt. Die "
+            "Überschriften gehören in Zeile 1 (z. B. %(examples)s), darunter je Zeile ein "
+            "Eintrag.", n=HEADING_SEARCH_ROWS,
+            examples=", ".join(f"„{c.header}“" for c in sheet.columns[:3])), result.title))
+        return result, []
+    if header_row > 1:
+        result.problems.append(Problem(_(
+            "Die Spaltenüberschriften stehen in Zeile %(row)d; die Zeilen darüber (z. B. ein "
+            "Titel) werden nicht übernommen.", row=header_row), result.title, header_row,
+            blocking=False))
+    positions = _headings(best, sheet, by_heading, result)
     for key in required:
         if key not in positions:
             result.problems.append(Problem(
@@ -231,12 +250,95 @@ def read_records(worksheet: Worksheet, sheet: Sheet,
                   header=sheet.column(key).header), result.title, header_row))
     _merged(worksheet, result)
     records: Records = []
-    for cells in rows:
+    for cells in [*top[top.index(best) + 1:], *rows]:
         if not any(_filled(c) for c in cells):
             continue
         record = {key: cells[i] for key, i in positions.items() if i < len(cells)}
         records.append((cells[0].row or 0, record))
+    _dates_from_outline_numbers(result, records)
     return result, records
+
+
+def _headings(cells: tuple[Cell, ...], sheet: Sheet, by_heading: dict[str, Column],
+              result: SheetRows) -> dict[str, int]:
+    """Column key → index for each known heading; unknown and repeated ones are problems."""
+    positions: dict[str, int] = {}
+    names = {column_key(c.header): c.header for c in sheet.columns}
+    names.update({column_key(a): a for c in sheet.columns for a in c.aliases})
+    for index, cell in enumerate(cells):
+        if not _filled(cell):
+            continue
+        text = str(cell.value).strip()
+        letter = get_column_letter(index + 1)
+        column = by_heading.get(column_key(text))
+        if column is None:
+            close = difflib.get_close_matches(column_key(text), list(names), n=1, cutoff=0.6)
+            hint = " " + _("Meinten Sie „%(header)s“?", header=names[close[0]]) if close else ""
+            result.problems.append(Problem(
+                _("Die Spaltenüberschrift „%(header)s“ kennt hki nicht.", header=text) + hint
+                + " " + _("Bitte benennen Sie die Spalte um (die bekannten Überschriften stehen "
+                          "im Blatt „Anleitung“ der Vorlage) oder löschen Sie sie, wenn ihr "
+                          "Inhalt nicht übernommen werden soll."),
+                result.title, result.header_row, letter, None))
+        elif column.key in positions:
+            result.problems.append(Problem(
+                _("Die Spalte „%(header)s“ kommt zweimal vor. Bitte löschen Sie eine davon.",
+                  header=column.header), result.title, result.header_row, letter, None))
+        else:
+            positions[column.key] = index
+            result.letters[column.key] = letter
+    return positions
+
+
+def _dates_from_outline_numbers(result: SheetRows, records: Records) -> None:
+    """One problem per column whose numbers (1.2.3) the spreadsheet program made dates.
+
+    German Excel and LibreOffice read "1.1.1" as 01.01.2001 and "2.1.10" as 02.01.2010
+    unless the cell is formatted as text. Where the date can only have come from a number
+    of the form T.M.JJ (years 2000–2019: the third level of an outline), the message says
+    which number it was; the rows are listed once, not one problem per cell.
+    """
+    for column in result.sheet.columns:
+        if column.kind != "outline":
+            continue
+        converted: list[tuple[int, date]] = []
+        for row, cells in records:
+            value = cells[column.key].value if column.key in cells else None
+            if isinstance(value, date):  # datetime is a date too
+                converted.append((row, value))
+        if not converted:
+            continue
+        result.converted.update(row for row, _v in converted)
+        examples = []
+        for row, value in converted[:3]:
+            read_as = f"{value.day:02d}.{value.month:02d}.{value.year}"
+            if 2000 <= value.year <= 2019:
+                examples.append(_("Zeile %(row)d: %(date)s, eingegeben war wohl „%(number)s“",
+                                  row=row, date=read_as,
+                                  number=f"{value.day}.{value.month}.{value.year - 2000}"))
+            else:
+                examples.append(_("Zeile %(row)d: %(date)s", row=row, date=read_as))
+        result.problem(None, column.key, _(
+            "Das Tabellenprogramm hat %(n)d Nummern dieser Spalte in Datumsangaben umgewandelt "
+            "(%(examples)s). Bitte formatieren Sie die ganze Spalte als Text (Zellen "
+            "formatieren → Text), tragen Sie die Nummern erneut ein und laden Sie die Datei "
+            "noch einmal hoch. In der Vorlage von hki ist die Spalte schon als Text "
+            "formatiert. Betroffene Zeilen: %(rows)s.", n=len(converted),
+            examples="; ".join(examples), rows=_row_ranges([r for r, _v in converted])))
+
+
+def _row_ranges(rows: list[int]) -> str:
+    """"3–7, 9, 12–13" for a sorted list of row numbers."""
+    parts: list[str] = []
+    start = previous = rows[0]
+    for row in [*rows[1:], None]:
+        if row is not None and row == previous + 1:
+            previous = row
+            continue
+        parts.append(str(start) if start == previous else f"{start}–{previous}")
+        if row is not None:
+            start = previous = row
+    return ", ".join(parts)
 
 
 def _filled(cell: Cell) -> bool:
@@ -265,7 +367,8 @@ def raw(cell: Cell | None) -> Any:
             "Die Zelle enthält eine Formel. Bitte ersetzen Sie sie durch ihren Wert (Kopieren, "
             "dann Einfügen → Werte)."))
     if cell.data_type == "e":
-        raise CellError(_("Die Zelle enthält den Excel-Fehler %(error)s.", error=cell.value))
+        raise CellError(_("Die Zelle enthält den Fehlerwert %(error)s des Tabellenprogramms.",
+                          error=cell.value))
     if isinstance(cell.value, str):
         return cell.value.strip() or None
     return cell.value
@@ -277,8 +380,9 @@ def text(cell: Cell | None, limit: int) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime | date | dt_time | timedelta):
-        raise CellError(_("Excel hat den Eintrag als Datum oder Uhrzeit gelesen. Bitte "
-                          "formatieren Sie die Zelle als Text und tragen Sie ihn erneut ein."))
+        raise CellError(_("Das Tabellenprogramm hat den Eintrag als Datum oder Uhrzeit "
+                          "gelesen. Bitte formatieren Sie die Zelle als Text und tragen Sie "
+                          "ihn erneut ein."))
     if isinstance(value, bool):
         raise CellError(_("Hier steht ein Wahrheitswert (WAHR/FALSCH). Bitte tragen Sie "
                           "Text ein."))
@@ -379,14 +483,44 @@ def _percent_format(number_format: str | None) -> bool:
     return "%" in plain
 
 
-def names(cell: Cell | None, limit: int) -> list[str]:
-    """Several names in one cell, each once: one per line, or else separated by semicolons.
+def euros(cell: Cell | None, high: int) -> int | None:
+    """Whole euros: 12500, "12.500", "12.500 €", "2.450.000,00 EUR"; cents are refused."""
+    value = raw(cell)
+    if isinstance(value, str):
+        plain = re.sub(r"\s*(€|EUR|Euro)\s*$", "", value, flags=re.IGNORECASE).strip()
+        plain = re.sub(r",0{1,2}$", "", plain)
+        value = parse_german_float(plain) if re.fullmatch(r"[\d.]+", plain) else None
+        if value is None or not value.is_integer():
+            raise CellError(_("„%(value)s“ ist kein Betrag in ganzen Euro. Bitte schreiben Sie "
+                              "z. B. 12.500 oder 2.450.000 (ohne Cent).", value=raw(cell)))
+    elif value is None:
+        return None
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        raise CellError(_("Bitte tragen Sie einen Betrag in ganzen Euro ein, z. B. 12.500."))
+    if not float(value).is_integer():
+        raise CellError(_("Das Budget wird in ganzen Euro angegeben; hier steht %(value)s. "
+                          "Bitte runden Sie auf ganze Euro.",
+                          value=f"{value:,.2f}".replace(",", " ").replace(".", ",")
+                          .replace(" ", ".")))
+    result = int(value)
+    if not 0 <= result <= high:
+        raise CellError(_("Das Budget liegt zwischen 0 und %(high)s Euro.",
+                          high=f"{high:,}".replace(",", ".")))
+    return result
 
-    Exports write one name per line, so a name that contains a semicolon survives.
+
+def names(cell: Cell | None, limit: int, known: Collection[str] = ()) -> list[str]:
+    """Several names in one cell, each once: one per line and/or separated by semicolons.
+
+    Exports write one name per line, so a name that contains a semicolon survives: a line
+    that is a ``known`` name as a whole is not split.
     """
     value = text(cell, 10 * limit)
-    separator = "\n" if "\n" in value else ";"
-    found = [n.strip() for n in value.split(separator) if n.strip()]
+    found: list[str] = []
+    for line in value.split("\n"):
+        line = line.strip()
+        parts = [line] if line in known else line.split(";")
+        found += [n.strip() for n in parts if n.strip()]
     for name in found:
         if len(name) > limit:
             raise CellError(_("Der Name „%(name)s…“ ist zu lang (höchstens %(max)d Zeichen).",

@@ -29,16 +29,17 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from hki.auth.models import User
 from hki.dashboard import queries
+from hki.dashboard.search import fold
 from hki.extensions import db
 from hki.i18n import local_today
 from hki.plan.models import Plan
 from hki.reports.data import NoSuchPlanError
 from hki.security import Action, requires
 from hki.transfer import importing, writing
-from hki.transfer.sheets import header_key
 
 bp = Blueprint("transfer", __name__)
 
@@ -82,25 +83,47 @@ def _download(data: bytes, filename: str, mimetype: str) -> Response:
     return response
 
 
-def _safe_name(text: str) -> str:
-    """A file name from a title: letters, digits and dashes (umlauts spelled out)."""
-    return re.sub(r"[^a-z0-9]+", "-", header_key(text.replace(" ", "-"))).strip("-")[:60] \
-        or "hki"
+def _slug(text: str) -> str:
+    """A file-name part from a title: "handlungskonzept-integration-2020-2025"."""
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    return slug[:60].rsplit("-", 1)[0] if len(slug) > 60 else slug or "plan"
+
+
+def _file_name(title: str, what: str, day: str, fmt: str) -> str:
+    """hki-<plan>-<what>-<day>.<fmt>: readable, sortable, and clear where it came from."""
+    return f"hki-{_slug(title)}-{what}-{day}.{fmt}"
+
+
+def _tables_file(tables: list[writing.Table], fmt: str, name: str,
+                 csv_table: int = 0) -> Response:
+    """The tables as a workbook (xlsx/ods), or one of them as CSV."""
+    from hki.transfer import formats  # TEMP: until formats.py lands
+    if fmt == "csv":
+        return _download(writing.to_csv(tables[csv_table]), name, writing.CSV_TYPE)
+    if fmt == "ods":
+        return _download(formats.to_ods(tables), name, formats.ODS_TYPE)
+    return _download(writing.to_xlsx(tables), name, writing.XLSX_TYPE)
+
+
+def _upload_page(status: int = 200, chosen: str = "") -> ResponseReturnValue:
+    plans = db.session.scalars(select(Plan).order_by(Plan.valid_from.desc(), Plan.title))
+    return render_template("transfer/upload.html", plans=list(plans), chosen=chosen), status
 
 
 @bp.route("/import", methods=["GET", "POST"])
 @requires(Action.IMPORT_DATA)
 def upload() -> ResponseReturnValue:
-    """Upload a workbook; a valid one is kept and shown as a preview to confirm."""
+    """Upload a workbook or CSV; a valid one is kept and shown as a preview to confirm."""
     if request.method == "GET":
-        return render_template("transfer/upload.html")
+        return _upload_page()
     upload = request.files.get("datei")
+    plan_title = request.form.get("plan", "")[:300] or None
     if upload is None or not upload.filename:
         flash(_("Bitte wählen Sie eine Datei aus."), "error")
-        return render_template("transfer/upload.html"), 400
+        return _upload_page(400, plan_title or "")
     data = upload.read()
     filename = Path(upload.filename).name[:255]
-    check = importing.check_import(db.session, data, filename)
+    check = importing.check_import(db.session, data, filename, plan_title)
     token = None
     if check.ok and check.changes:
         folder = _uploads()
@@ -108,8 +131,8 @@ def upload() -> ResponseReturnValue:
         token = secrets.token_hex(16)
         (folder / f"{token}.xlsx").write_bytes(data)
         (folder / f"{token}.json").write_text(json.dumps(
-            {"user_id": current_user.id, "filename": filename, "sha256": check.sha256}),
-            "utf-8")
+            {"user_id": current_user.id, "filename": filename, "sha256": check.sha256,
+             "plan": plan_title}), "utf-8")
     db.session.rollback()
     return render_template("transfer/preview.html", check=check, token=token), (
         200 if check.ok else 422)
@@ -120,7 +143,7 @@ def upload() -> ResponseReturnValue:
 def confirm(token: str) -> ResponseReturnValue:
     """Check the waiting file again and write it, all in one transaction."""
     data, meta = _stored(token)
-    check = importing.check_import(db.session, data, meta["filename"])
+    check = importing.check_import(db.session, data, meta["filename"], meta.get("plan"))
     if not check.ok:
         db.session.rollback()
         return render_template("transfer/preview.html", check=check, token=None), 422
@@ -154,44 +177,38 @@ def _tables(make: Any, plan_id: int, *args: Any) -> Any:
         abort(404)
 
 
-@bp.get("/plaene/<int:plan_id>/export.<any(xlsx, csv):fmt>")
+@bp.get("/plaene/<int:plan_id>/export.<any(xlsx, ods, csv):fmt>")
 @requires(Action.VIEW)
 def plan_export(plan_id: int, fmt: str) -> Response:
-    """The plan with its current status (xlsx: with the counted history; imports back)."""
+    """The plan with its current status (workbooks: with the counted history; import back)."""
     plan = _plan(plan_id)
     tables = _tables(writing.plan_export, plan_id)
-    name = f"{_safe_name(plan.title)}-{local_today().isoformat()}"
-    if fmt == "csv":
-        return _download(writing.to_csv(tables[3]), f"{name}-plan.csv", writing.CSV_TYPE)
-    return _download(writing.to_xlsx(tables), f"{name}.xlsx", writing.XLSX_TYPE)
+    name = _file_name(plan.title, "plan", local_today().isoformat(), fmt)
+    return _tables_file(tables, fmt, name, csv_table=3)
 
 
-@bp.get("/plaene/<int:plan_id>/verlauf.<any(xlsx, csv):fmt>")
+@bp.get("/plaene/<int:plan_id>/verlauf.<any(xlsx, ods, csv):fmt>")
 @requires(Action.REVIEW_UPDATES)
 def history(plan_id: int, fmt: str) -> Response:
     """Every status update with review and corrections (returned and waiting ones too)."""
     plan = _plan(plan_id)
-    name = f"{_safe_name(plan.title)}-sachstaende-{local_today().isoformat()}"
-    if fmt == "csv":
-        return _download(writing.to_csv(writing.history_export(plan_id)), f"{name}.csv",
-                         writing.CSV_TYPE)
-    return _download(writing.to_xlsx(_tables(writing.history_tables, plan_id)),
-                     f"{name}.xlsx", writing.XLSX_TYPE)
+    name = _file_name(plan.title, "sachstaende", local_today().isoformat(), fmt)
+    return _tables_file(_tables(writing.history_tables, plan_id), fmt, name, csv_table=1)
 
 
-@bp.get("/plaene/<int:plan_id>/sachstandsvorlage.xlsx")
+@bp.get("/plaene/<int:plan_id>/sachstandsvorlage.<any(xlsx, ods):fmt>")
 @requires(Action.RUN_ROUNDS)
-def status_template(plan_id: int) -> Response:
+def status_template(plan_id: int, fmt: str) -> Response:
     """A workbook for lead offices: their measures listed, answers to fill in."""
     plan = _plan(plan_id)
     lead = request.args.get("federfuehrung", "")[:200]
     tables = _tables(writing.status_template, plan_id, lead)
-    suffix = f"-{_safe_name(lead)}" if lead else ""
-    return _download(writing.to_xlsx(tables),
-                     f"{_safe_name(plan.title)}-sachstaende{suffix}.xlsx", writing.XLSX_TYPE)
+    what = f"sachstandsvorlage-{_slug(lead)}" if lead else "sachstandsvorlage"
+    return _tables_file(tables, fmt, _file_name(plan.title, what, local_today().isoformat(),
+                                                fmt))
 
 
-@bp.get("/plaene/<int:plan_id>/massnahmen.<any(xlsx, csv):fmt>")
+@bp.get("/plaene/<int:plan_id>/massnahmen.<any(xlsx, ods, csv):fmt>")
 @requires(Action.VIEW)
 def measure_list(plan_id: int, fmt: str) -> Response:
     """The measure finder's list with the same filters, as a file."""
@@ -203,8 +220,5 @@ def measure_list(plan_id: int, fmt: str) -> Response:
     rows = queries.select(view, parsed.filters)
     query = unquote_plus(request.query_string.decode("utf-8", "replace"))
     tables = writing.measure_list(rows, view.report.plan.title, view.stand, query)
-    name = f"{_safe_name(view.report.plan.title)}-massnahmen-{view.stand.isoformat()}"
-    if fmt == "csv":
-        return _download(writing.to_csv(tables[0]), f"{name}.csv", writing.CSV_TYPE)
-    return _download(writing.to_xlsx(tables), f"{name}.xlsx", writing.XLSX_TYPE)
-
+    name = _file_name(view.report.plan.title, "massnahmen", view.stand.isoformat(), fmt)
+    return _tables_file(tables, fmt, name)

@@ -33,6 +33,7 @@ from hki.transfer.sheets import (
     CONCEPT,
     CONCEPT_ROWS,
     EXPLANATION,
+    INFO_PLAN,
     LIST_SEPARATOR,
     ONGOING_END,
     ORGANISATIONS,
@@ -64,40 +65,58 @@ class Table:
     text_columns: tuple[int, ...] = ()
     #: Whether the first row holds headers (the explanation sheet has none).
     has_header: bool = True
+    #: Column indexes holding whole euros (shown with thousands separators and "€").
+    money_columns: tuple[int, ...] = ()
+    #: Printed in the page footer with the date (usually the plan's title).
+    title: str = ""
+    #: Column indexes holding dates (formatted as dates also where still empty).
+    date_columns: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, sheet: Sheet, rows: list[list[Any]] | None = None) -> Table:
-        """A table with the columns of one of the import's sheets."""
-        return cls(sheet.name, [(c.header, c.width) for c in sheet.columns], rows or [])
+        """A table with the columns of one of the import's sheets, formatted by their kind."""
+        def where(kind: str) -> tuple[int, ...]:
+            return tuple(i for i, c in enumerate(sheet.columns) if c.kind == kind)
+
+        return cls(sheet.name, [(c.header, c.width) for c in sheet.columns], rows or [],
+                   text_columns=where("outline"), money_columns=where("money"),
+                   date_columns=where("date"))
 
 
 def _local(moment: datetime) -> datetime:
-    """Excel knows no time zones: local wall time, without zone."""
+    """Spreadsheets know no time zones: local wall time, without zone."""
     return moment.astimezone(local_zone()).replace(tzinfo=None)
 
 
+#: Cell formats (Excel's codes; both programs show them with German separators).
+DATE_FORMAT, MOMENT_FORMAT = "DD.MM.YYYY", "DD.MM.YYYY HH:MM"
+MONEY_FORMAT = '#,##0 "€"'
+#: Columns at least this wide hold running text and wrap it.
+WRAP_WIDTH = 24
+
+
 def to_xlsx(tables: Sequence[Table]) -> bytes:
-    """Write the tables as one workbook, headers bold and frozen, with drop-down lists."""
+    """Write the tables as one workbook that is pleasant to fill in and to print.
+
+    Headers bold and frozen; whole columns formatted by what they hold (outline numbers as
+    text, so that a spreadsheet program never turns "1.1.1" into a date, also in rows typed
+    later; dates; euros); long texts wrapped; drop-down lists; landscape pages fitted to the
+    width with the heading row repeated and a footer naming the plan and the date.
+    """
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDDDDD")
     for table in tables:
         sheet = book.create_sheet(table.name)
         if table.has_header:
             sheet.append([h for h, _w in table.headers])
             for cell in sheet[1]:
-                cell.font, cell.fill = bold, fill
+                cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="DDDDDD")
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
             sheet.freeze_panes = "A2"
+            sheet.print_title_rows = "1:1"
         for row in table.rows:
             sheet.append([_xlsx_value(v) for v in row])
-        for index, (_header, width) in enumerate(table.headers, start=1):
-            letter = get_column_letter(index)
-            sheet.column_dimensions[letter].width = width
-            if index - 1 in table.text_columns:
-                for cell in sheet[letter][1:VALIDATED_ROWS]:
-                    cell.number_format = "@"
-        _typed(sheet)
+        _format_columns(sheet, table)
         last = max(VALIDATED_ROWS, len(table.rows) + 1)
         for index, words in table.choices.items():
             letter = get_column_letter(index + 1)
@@ -109,13 +128,52 @@ def to_xlsx(tables: Sequence[Table]) -> bytes:
             sheet.add_data_validation(check)
         if table.has_header and table.rows:
             sheet.auto_filter.ref = sheet.dimensions
-        for row in sheet.iter_rows(min_row=2):
-            for cell in row:
-                if isinstance(cell.value, str) and "\n" in cell.value:
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+        _page_setup(sheet, table)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _format_columns(sheet: Any, table: Table) -> None:
+    """Column formats (for rows yet to be typed) and the same formats on written cells."""
+    first = 2 if table.has_header else 1
+    for index, (_header, width) in enumerate(table.headers):
+        letter = get_column_letter(index + 1)
+        dimension = sheet.column_dimensions[letter]
+        dimension.width = width
+        number_format = ("@" if index in table.text_columns else
+                         MONEY_FORMAT if index in table.money_columns else
+                         DATE_FORMAT if index in table.date_columns else None)
+        wrap = width >= WRAP_WIDTH or not table.has_header
+        if number_format:
+            dimension.number_format = number_format
+        if wrap:
+            dimension.alignment = Alignment(wrap_text=True, vertical="top")
+        for (cell,) in sheet.iter_rows(min_row=first, min_col=index + 1, max_col=index + 1):
+            if isinstance(cell.value, datetime):
+                cell.number_format = MOMENT_FORMAT
+            elif isinstance(cell.value, date):
+                cell.number_format = DATE_FORMAT
+            elif number_format and cell.value is not None:
+                cell.number_format = number_format
+            if cell.data_type == "f":  # text that starts like a formula stays text
+                cell.data_type = "s"
+            if wrap or (isinstance(cell.value, str) and "\n" in cell.value):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _page_setup(sheet: Any, table: Table) -> None:
+    """A4 landscape, one page wide, footer with the plan, the day and the page number."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.gridLines = True
+    footer = f"{table.title} – {table.name}" if table.title else table.name
+    sheet.oddFooter.left.text = footer.replace("&", "&&")
+    # &D is the day of printing, &P/&N page and pages: both programs fill them in.
+    sheet.oddFooter.right.text = _("Gedruckt am &D · Seite &P von &N")
 
 
 def _xlsx_value(value: Any) -> Any:
@@ -128,18 +186,6 @@ def _xlsx_value(value: Any) -> Any:
     if isinstance(value, str):
         return ILLEGAL_CHARACTERS_RE.sub("", value.replace("\x0b", "\n"))
     return value
-
-
-def _typed(sheet: Any) -> None:
-    """Dates as TT.MM.JJJJ; text that starts like a formula stays text."""
-    for row in sheet.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, datetime):
-                cell.number_format = "DD.MM.YYYY HH:MM"
-            elif isinstance(cell.value, date):
-                cell.number_format = "DD.MM.YYYY"
-            elif cell.data_type == "f":
-                cell.data_type = "s"
 
 
 def to_csv(table: Table) -> bytes:
@@ -184,55 +230,56 @@ def explanation(lines: Iterable[str]) -> Table:
 
 def _import_explanation(intro: str) -> Table:
     lines = [intro, "",
-             _("So ist die Datei aufgebaut (jedes Blatt hat oben eine Zeile mit den "
-               "Spaltenüberschriften):"),
-             _("• Konzept: die Eckdaten des Handlungskonzepts. Der Titel ordnet die Datei "
-               "einem Plan in hki zu; für einen neuen Plan sind auch Kommune, Gültig ab und "
-               "Gültig bis Pflicht. Leere Werte lassen einen vorhandenen Plan unverändert."),
-             _("• Organisationen: Namen, die hki noch nicht kennt und anlegen soll. Jede "
-               "Federführung und jeder Kooperationspartner muss in hki oder hier stehen."),
-             _("• Plan: eine Zeile je Handlungsfeld (Nummer 1), Ziel (1.2) und Maßnahme "
-               "(1.2.3), in der Reihenfolge der Gliederung."),
-             _("• Sachstände: je Zeile ein Sachstand einer Maßnahme. Zeilen ohne Datum, "
-               "Umsetzungsstand, Fortschritt und Erläuterung werden übersprungen."),
+             _("So geht es:"),
+             _("1. Blatt „Konzept“: Titel, Kommune, Gültig ab und Gültig bis des "
+               "Handlungskonzepts in die Spalte „Wert“."),
+             _("2. Blatt „Organisationen“: jede Federführung und jeden Kooperationspartner, "
+               "den hki noch nicht kennt, einmal."),
+             _("3. Blatt „Plan“: eine Zeile je Handlungsfeld (Nummer 1), Ziel (1.2) und "
+               "Maßnahme (1.2.3), in der Reihenfolge der Gliederung."),
+             _("4. Blatt „Sachstände“ (wenn vorhanden): je Zeile ein Sachstand einer "
+               "Maßnahme."),
+             _("5. Datei speichern (.xlsx oder .ods) und in hki unter „Import“ hochladen. hki "
+               "prüft alles und zeigt eine Vorschau; gespeichert wird erst nach Ihrer "
+               "Bestätigung, dann alles auf einmal."),
+             "", _("Wichtig:"),
+             _("• Die Überschriften bleiben in Zeile 1. Die Spalten „Nummer“ und „Maßnahme "
+               "(Nr.)“ sind als Text formatiert, damit das Tabellenprogramm 1.1.1 nicht in ein "
+               "Datum verwandelt; bitte diese Formatierung nicht ändern."),
+             _("• Daten als TT.MM.JJJJ (z. B. 31.12.2025) oder als Monat MM.JJJJ; für ein "
+               "offenes Ende „fortlaufend“. Beträge in ganzen Euro (12.500)."),
+             _("• Mehrere Namen in einer Zelle: mit Semikolon trennen oder je Name eine Zeile "
+               "in der Zelle."),
+             _("• Umsetzungsstände: %(words)s. Prioritäten: %(priorities)s.",
+               words=", ".join(_status_words()), priorities=", ".join(_priority_words())),
+             _("• Keine Formeln und keine verbundenen Zellen. Spalten mit „aktuell“, „Titel der "
+               "Maßnahme“ und „Erfasst am/von“ dienen nur der Information."),
+             _("• Was in hki schon genauso steht, ändert sich nicht; dieselbe Datei kann ohne "
+               "Schaden zweimal importiert werden."),
              "", _("Spalten des Blatts „Plan“:")]
     lines += [f"• {c.header}: {c.hint}" for c in PLAN.columns if c.hint]
     lines += ["", _("Spalten des Blatts „Sachstände“:")]
     lines += [f"• {c.header}: {c.hint}" for c in STATUS.columns if c.hint]
-    lines += ["", _("Regeln beim Import:"),
-              _("• Erst wird alles geprüft; hki zeigt eine Vorschau mit allem, was neu "
-                "angelegt oder geändert wird, und jede Unstimmigkeit mit Blatt, Zeile und "
-                "Spalte. Geschrieben wird nur, wenn alles stimmt – dann alles auf einmal."),
-              _("• Die Reihenfolge der Spalten ist frei; Groß- und Kleinschreibung und "
-                "Leerzeichen in den Überschriften spielen keine Rolle. Unbekannte Spalten "
-                "werden gemeldet und nicht übernommen."),
-              _("• Zellen mit Formeln, verbundene Zellen und kennwortgeschützte Dateien "
-                "kann hki nicht lesen. Bitte fügen Sie Werte ein."),
-              _("• Umsetzungsstände: %(words)s. Prioritäten: %(priorities)s.",
-                words=", ".join(_status_words()), priorities=", ".join(_priority_words())),
-              _("• Spalten mit „aktuell“, „Titel der Maßnahme“, „Erfasst am/von“ dienen nur "
-                "der Information und werden nicht importiert."),
-              _("• Was in hki schon genauso steht, ändert sich nicht; dieselbe Datei kann "
-                "also ohne Schaden zweimal importiert werden.")]
+    lines += ["", _("Andere Überschriften, die hki ebenfalls versteht (Groß- und "
+                    "Kleinschreibung, Leerzeichen, Bindestriche, Gender-Endungen wie „/innen“ "
+                    "und Einheiten in Klammern spielen keine Rolle):")]
+    lines += [f"• {c.header}: {', '.join(c.aliases)}"
+              for sheet in (PLAN, STATUS) for c in sheet.columns if c.aliases]
     return explanation(lines)
 
 
-def _with_choices(table: Table, sheet: Sheet, choices: dict[str, list[str]],
-                  text_keys: tuple[str, ...]) -> Table:
+def _with_choices(table: Table, sheet: Sheet, choices: dict[str, list[str]]) -> Table:
     keys = [c.key for c in sheet.columns]
     table.choices = {keys.index(k): words for k, words in choices.items()}
-    table.text_columns = tuple(keys.index(k) for k in text_keys)
     return table
 
 
 def _plan_table(rows: list[list[Any]]) -> Table:
-    return _with_choices(Table.of(PLAN, rows), PLAN, {"priority": _priority_words()},
-                         ("number",))
+    return _with_choices(Table.of(PLAN, rows), PLAN, {"priority": _priority_words()})
 
 
 def _status_table(rows: list[list[Any]]) -> Table:
-    return _with_choices(Table.of(STATUS, rows), STATUS, {"status": _status_words()},
-                         ("measure",))
+    return _with_choices(Table.of(STATUS, rows), STATUS, {"status": _status_words()})
 
 
 def _concept_table(plan: PlanAsOf | None, only_title: bool = False) -> Table:
@@ -246,9 +293,15 @@ def _concept_table(plan: PlanAsOf | None, only_title: bool = False) -> Table:
         if only_title:
             values = {"title": plan.title}
     table = Table.of(CONCEPT, [[label, values.get(key)] for key, label, _r in CONCEPT_ROWS])
-    table.choices = {}
     table.text_columns = (1,)
     return table
+
+
+def _titled(tables: list[Table], title: str) -> list[Table]:
+    """The plan's title in every sheet's page footer."""
+    for table in tables:
+        table.title = title
+    return tables
 
 
 def template() -> bytes:
@@ -256,9 +309,7 @@ def template() -> bytes:
     intro = _("Vorlage für den Import in hki (Handlungskonzept Integration). Tragen Sie den "
               "Plan und, wenn vorhanden, Sachstände ein und laden Sie die Datei unter "
               "„Import“ hoch.")
-    concept = _concept_table(None)
-    concept.choices = {}
-    return to_xlsx([_import_explanation(intro), concept, Table.of(ORGANISATIONS),
+    return to_xlsx([_import_explanation(intro), _concept_table(None), Table.of(ORGANISATIONS),
                     _plan_table([]), _status_table([])])
 
 
@@ -336,9 +387,9 @@ def plan_export(plan_id: int) -> list[Table]:
               "importieren (z. B. in eine andere hki-Installation). Sachstände: die, die "
               "zählen (freigegeben, nicht korrigiert).", title=plan.title,
               day=datum(_local(plan.at).date()))
-    return [_import_explanation(intro), _concept_table(plan),
-            Table.of(ORGANISATIONS, [[name] for name in used]),
-            _plan_table(plan_rows(plan, current)), _status_table(answers)]
+    return _titled([_import_explanation(intro), _concept_table(plan),
+                    Table.of(ORGANISATIONS, [[name] for name in used]),
+                    _plan_table(plan_rows(plan, current)), _status_table(answers)], plan.title)
 
 
 def status_template(plan_id: int, lead: str = "") -> list[Table]:
@@ -354,9 +405,9 @@ def status_template(plan_id: int, lead: str = "") -> list[Table]:
     overview = Table.of(PLAN, [r for r in plan_rows(plan, current)
                                if r[0] is None or r[0] in {m.number for m in measures}
                                or any(m.number.startswith(f"{r[0]}.") for m in measures)])
-    overview.name = _("Plan (nur zur Information)")
-    return [explanation([intro]), _concept_table(plan, only_title=True),
-            _status_table(rows), overview]
+    overview.name = INFO_PLAN
+    return _titled([explanation([intro]), _concept_table(plan, only_title=True),
+                    _status_table(rows), overview], plan.title)
 
 
 _HISTORY_HEADERS = [
@@ -387,7 +438,7 @@ def history_export(plan_id: int) -> Table:
                      review.reviewer.display_name if review else None,
                      review.decided_at if review else None, review.comment if review else None,
                      u.corrects_id, _("ja") if u.id in counting else _("nein")])
-    return Table(_("Verlauf"), _HISTORY_HEADERS, rows, text_columns=(1,))
+    return Table(_("Verlauf"), _HISTORY_HEADERS, rows, text_columns=(1,), date_columns=(3,))
 
 
 def history_tables(plan_id: int) -> list[Table]:
@@ -397,7 +448,7 @@ def history_tables(plan_id: int) -> list[Table]:
     intro = _("Alle Sachstände von „%(title)s“ mit Freigabe und Korrekturen, ältester "
               "zuerst. „Zählt“ sagt, ob der Sachstand heute in Berichte eingeht (freigegeben "
               "und nicht durch eine freigegebene Korrektur ersetzt).", title=plan.title)
-    return [explanation([intro]), table]
+    return _titled([explanation([intro]), table], plan.title)
 
 
 _LIST_HEADERS = [
@@ -424,5 +475,6 @@ def measure_list(rows: Iterable[Any], title: str, stand: date, query: str) -> li
              _("Filter: %(query)s", query=query or _("keine")),
              _("Exportiert am %(day)s.", day=datum(datetime.now(UTC).astimezone(
                  local_zone()).date()))]
-    return [Table(_("Maßnahmen"), _LIST_HEADERS, body, text_columns=(0,)), explanation(intro)]
+    return _titled([Table(_("Maßnahmen"), _LIST_HEADERS, body, text_columns=(0,),
+                          date_columns=(8, 9, 12)), explanation(intro)], title)
 

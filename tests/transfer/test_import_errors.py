@@ -135,7 +135,7 @@ CASES: list[tuple[str, dict[str, Any], tuple[str | None, int | None, str | None]
     ("end before start", {"edit": _set("H5", "01.2026")},
      ("Plan", 5, "H"), "Das Ende (31.01.2026) liegt vor dem Beginn (01.03.2026)"),
     ("budget too large", {"edit": _set("K5", 3_000_000_000)},
-     ("Plan", 5, "K"), "Das Budget liegt zwischen 0 und 2147483647"),
+     ("Plan", 5, "K"), "Das Budget liegt zwischen 0 und 2.147.483.647 Euro"),
     ("implausible year", {"concept": {**CONCEPT, "Gültig ab": date(1, 1, 1)}},
      ("Konzept", 6, "B"), "Das Jahr 1 ist nicht plausibel"),
     ("truth value as text", {"edit": _set("B3", True)}, ("Plan", 3, "B"), "Wahrheitswert"),
@@ -198,10 +198,10 @@ def _not_a_workbook() -> bytes:
 
 FILE_CASES: list[tuple[str, Callable[[], bytes], str]] = [
     ("wrong file type", lambda: b"Nummer;Titel\n1;Sprache\n",
-     "Das ist keine Excel-Datei (.xlsx)"),
+     "Das ist keine Tabellendatei"),
     ("old xls", lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600),
      "alten Excel-Format (.xls)"),
-    ("word document", _not_a_workbook, "keine Excel-Arbeitsmappe"),
+    ("word document", _not_a_workbook, "keine Tabelle, sondern vielleicht ein Text"),
     ("password-protected", _encrypted, "mit einem Kennwort geschützt"),
     ("corrupt", lambda: workbook()[:3000], "beschädigt"),
     ("100,000 rows", lambda: _rows(100_000), "Das Blatt „Sachstände“ hat mehr als 20.000"),
@@ -221,21 +221,25 @@ def test_unreadable_files_are_refused_with_a_german_reason(
     assert MAX_ROWS == 20_000
 
 
-def test_column_order_case_and_spaces_are_tolerated_and_unknown_columns_reported(
+def test_column_order_case_and_spaces_are_tolerated_and_unknown_columns_are_errors(
     make: Factories,
 ) -> None:
-    def shuffle(book: Workbook) -> None:
+    def shuffle(book: Workbook, unknown: bool) -> None:
         sheet = book["Sachstände"]
         sheet["A1"], sheet["D1"] = "  maßnahme (NR.) ", "STAND AM"
-        sheet["E1"], sheet["J1"], sheet["J2"] = "umsetzungsstand", "Interne Notiz", "geheim"
+        sheet["E1"] = "umsetzungsstand"
+        if unknown:
+            sheet["J1"], sheet["J2"] = "Interne Notizen", "geheim"
         sheet.move_range("A1:J3", cols=2)  # columns no longer where the template has them
 
-    check = checked(workbook(edit=shuffle))
+    check = checked(workbook(edit=lambda b: shuffle(b, unknown=False)))
     assert check.errors == []
-    warning = next(p for p in check.warnings if "Interne Notiz" in p.message)
-    assert (warning.sheet, warning.row, warning.column) == ("Sachstände", 1, "L")
-    assert "wird nicht übernommen" in warning.message
     assert len(check.answers) == 2
+    # A heading hki does not know would lose its content without a word: an error.
+    error = only_error(checked(workbook(edit=lambda b: shuffle(b, unknown=True))))
+    assert (error.sheet, error.row, error.column) == ("Sachstände", 1, "L")
+    assert "„Interne Notizen“ kennt hki nicht" in error.message
+    assert "oder löschen Sie sie" in error.message
 
 
 def test_existing_plan_changes_are_listed_and_a_second_import_changes_nothing(

@@ -173,14 +173,14 @@ def test_measure_list_export_has_the_finders_rows(
         ("Sprachkurse für Eltern", "verzögert", "Personal fehlt")]
     book = load_workbook(io.BytesIO(
         client.get(f"/plaene/{plan_id}/massnahmen.xlsx?status=delayed").data))
-    assert book.sheetnames == ["Maßnahmen", "Erläuterung"]
+    assert book.sheetnames == ["Maßnahmen", "Anleitung"]
     assert [c.value for c in book["Maßnahmen"]["B"]] == ["Maßnahme", "Sprachkurse für Eltern"]
-    assert "Filter: status=delayed" in [c.value for c in book["Erläuterung"]["A"]]
+    assert "Filter: status=delayed" in [c.value for c in book["Anleitung"]["A"]]
 
 
 def test_template_has_explanation_headers_and_drop_downs() -> None:
     book = load_workbook(io.BytesIO(writing.template()))
-    assert book.sheetnames == ["Erläuterung", "Konzept", "Organisationen", "Plan", "Sachstände"]
+    assert book.sheetnames == ["Anleitung", "Konzept", "Organisationen", "Plan", "Sachstände"]
     assert [c.value for c in book["Sachstände"][1]][:7] == [
         "Maßnahme (Nr.)", "Titel der Maßnahme", "Federführung", "Stand am", "Umsetzungsstand",
         "Fortschritt (%)", "Erläuterung"]
@@ -189,9 +189,20 @@ def test_template_has_explanation_headers_and_drop_downs() -> None:
                                  'Daueraufgabe,abgeschlossen,zurückgestellt,entfallen"'}
     plan_lists = [v.formula1 for v in book["Plan"].data_validations.dataValidation]
     assert plan_lists == ['"hoch,mittel,niedrig"']
-    explanation = "\n".join(str(c.value) for c in book["Erläuterung"]["A"] if c.value)
-    assert "Unbekannte Spalten werden gemeldet" in explanation
+    explanation = "\n".join(str(c.value) for c in book["Anleitung"]["A"] if c.value)
+    assert "Die Überschriften bleiben in Zeile 1" in explanation
     assert "Federführung: Pflicht bei Maßnahmen" in explanation
+    assert "Kooperationspartner: Partner, Kooperation, Beteiligte" in explanation
+    # Whole columns formatted for what people will type: numbers as text (else 1.1.1
+    # becomes a date), dates as dates, money with thousands and €; headings frozen.
+    plan, status = book["Plan"], book["Sachstände"]
+    assert plan.column_dimensions["A"].number_format == "@"
+    assert status.column_dimensions["A"].number_format == "@"
+    assert plan.column_dimensions["G"].number_format == "DD.MM.YYYY"  # Beginn
+    assert plan.column_dimensions["K"].number_format == '#,##0 "€"'  # Budget
+    assert plan.freeze_panes == "A2" and plan.print_title_rows == "$1:$1"
+    assert plan.page_setup.orientation == "landscape" and plan.page_setup.fitToWidth == 1
+    assert plan.column_dimensions["B"].alignment.wrap_text  # Titel: long texts wrap
 
 
 def test_checking_a_file_against_a_plan_takes_the_same_queries_for_any_size(
