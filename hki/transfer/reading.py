@@ -221,8 +221,11 @@ def read_records(worksheet: Worksheet, sheet: Sheet,
         return len({by_heading[k].key for c in cells if _filled(c)
                     and (k := column_key(str(c.value))) in by_heading})
 
+    # A heading row names at least two known columns (one where the sheet has only one),
+    # so that a data row with a word like "mittel" is not taken for headings.
+    enough = min(2, len(sheet.columns))
     best = max(filled, key=known, default=())
-    if best and known(best) == 0:
+    if best and known(best) < enough:
         best = filled[0]
     header_row = (best[0].row or 0) if best else 0
     result = SheetRows(sheet, worksheet.title, header_row)
@@ -230,7 +233,7 @@ def read_records(worksheet: Worksheet, sheet: Sheet,
         result.problem(None, None, _("Das Blatt ist leer. In der ersten Zeile stehen die "
                                      "Spaltenüberschriften, darunter je Zeile ein Eintrag."))
         return result, []
-    if known(best) == 0:
+    if known(best) < enough:
         result.problems.append(Problem(_(
             "In den ersten %(n)d Zeilen stehen keine Spaltenüberschriften, die hki kennt. Die "
             "Überschriften gehören in Zeile 1 (z. B. %(examples)s), darunter je Zeile ein "

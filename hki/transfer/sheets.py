@@ -139,7 +139,7 @@ PLAN = Sheet("Plan", (
            aliases=("Finanzierungsquelle", "Förderung", "Fördermittel", "Finanzierung/Förderung",
                     "Mittelherkunft")),
     Column("budget", "Budget (EUR)", 14, kind="money",
-           aliases=("Budget", "Kosten", "Gesamtkosten", "Mittel", "Haushaltsmittel",
+           aliases=("Budget", "Kosten", "Gesamtkosten", "Haushaltsmittel",
                     "Finanzvolumen", "Budget in Euro"),
            hint="Ganze Euro, ohne Nachkommastellen, z. B. 12.500."),
     Column("indicator", "Indikator", 30, aliases=("Kennzahl", "Messgröße"),
