@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import io
-import zipfile
 from collections import Counter
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -45,7 +43,7 @@ from hki.plan.models import (
     Plan,
     TargetGroup,
 )
-from hki.transfer import reading
+from hki.transfer import formats, reading
 from hki.transfer.models import DataImport
 from hki.transfer.reading import CellError, Problem, SheetRows
 from hki.transfer.sheets import (
@@ -195,24 +193,20 @@ def check_import(session: AnySession, data: bytes, filename: str,
     return check
 
 
-#: What an OpenDocument file says it is, in its first zip entry "mimetype".
-ODS_MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 
 
-def is_csv(data: bytes, filename: str) -> bool:
-    """A CSV file by its name, for files that are neither a zip nor an old Office file."""
-    return filename.lower().endswith(CSV_SUFFIXES) and not data.startswith(
-        (b"PK", reading.OLE2_MAGIC))
+def is_csv(data: bytes, filename: str, plan_title: str | None = None) -> bool:
+    """A CSV file: by its name, or a plan was chosen for it; never a zip or Office file."""
+    return bool(filename.lower().endswith(CSV_SUFFIXES) or plan_title) and not \
+        data.startswith((b"PK", reading.OLE2_MAGIC))
 
 
 def open_file(data: bytes, filename: str, plan_title: str | None = None) -> Workbook:
     """An .xlsx, .ods or CSV file as a workbook, so one set of checks reads them all."""
-    from hki.transfer import formats  # TEMP: until formats.py lands
-    if data.startswith(b"PK") and _zip_mimetype(data).startswith(
-            "application/vnd.oasis.opendocument"):
+    if formats.is_opendocument(data):
         return formats.ods_to_workbook(data)
-    if is_csv(data, filename):
+    if is_csv(data, filename, plan_title):
         if not plan_title:
             raise reading.FileProblemError(_(
                 "Eine CSV-Datei enthält nur eine Tabelle und nennt den Plan nicht. Bitte "
@@ -220,18 +214,6 @@ def open_file(data: bytes, filename: str, plan_title: str | None = None) -> Work
                 "(.xlsx oder .ods) mit dem Blatt „Konzept“ hoch."))
         return formats.csv_to_workbook(data, plan_title)
     return reading.open_workbook(data)
-
-
-def _zip_mimetype(data: bytes) -> str:
-    """The "mimetype" entry of a zip file (OpenDocument), or "" if there is none."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            info = archive.getinfo("mimetype")
-            if info.file_size > 200:
-                return ""
-            return archive.read(info).decode("ascii", "replace").strip()
-    except (KeyError, zipfile.BadZipFile, ValueError, OSError):
-        return ""
 
 
 #: Model attribute → the Plan sheet's column it comes from (where the names differ).

@@ -39,7 +39,7 @@ from hki.i18n import local_today
 from hki.plan.models import Plan
 from hki.reports.data import NoSuchPlanError
 from hki.security import Action, requires
-from hki.transfer import importing, writing
+from hki.transfer import formats, importing, writing
 
 bp = Blueprint("transfer", __name__)
 
@@ -97,7 +97,6 @@ def _file_name(title: str, what: str, day: str, fmt: str) -> str:
 def _tables_file(tables: list[writing.Table], fmt: str, name: str,
                  csv_table: int = 0) -> Response:
     """The tables as a workbook (xlsx/ods), or one of them as CSV."""
-    from hki.transfer import formats  # TEMP: until formats.py lands
     if fmt == "csv":
         return _download(writing.to_csv(tables[csv_table]), name, writing.CSV_TYPE)
     if fmt == "ods":

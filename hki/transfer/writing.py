@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -93,6 +94,14 @@ DATE_FORMAT, MOMENT_FORMAT = "DD.MM.YYYY", "DD.MM.YYYY HH:MM"
 MONEY_FORMAT = '#,##0 "€"'
 #: Columns at least this wide hold running text and wrap it.
 WRAP_WIDTH = 24
+#: Characters of column width that still print readably (about 8 pt) across one A4 page in
+#: landscape; wider tables are printed that many pages wide instead of shrunk to one.
+PRINTABLE_WIDTH = 240
+
+
+def pages_wide(table: Table) -> int:
+    """How many landscape pages wide ``table`` prints, so that its text stays readable."""
+    return max(1, math.ceil(sum(width for _h, width in table.headers) / PRINTABLE_WIDTH))
 
 
 def to_xlsx(tables: Sequence[Table]) -> bytes:
@@ -163,10 +172,10 @@ def _format_columns(sheet: Any, table: Table) -> None:
 
 
 def _page_setup(sheet: Any, table: Table) -> None:
-    """A4 landscape, one page wide, footer with the plan, the day and the page number."""
+    """A4 landscape, fitted to :func:`pages_wide`, footer with plan, day and page number."""
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToWidth = pages_wide(table)
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.print_options.gridLines = True

@@ -201,7 +201,8 @@ def test_template_has_explanation_headers_and_drop_downs() -> None:
     assert plan.column_dimensions["G"].number_format == "DD.MM.YYYY"  # Beginn
     assert plan.column_dimensions["K"].number_format == '#,##0 "€"'  # Budget
     assert plan.freeze_panes == "A2" and plan.print_title_rows == "$1:$1"
-    assert plan.page_setup.orientation == "landscape" and plan.page_setup.fitToWidth == 1
+    assert plan.page_setup.orientation == "landscape" and plan.page_setup.fitToWidth == 2
+    assert book["Sachstände"].page_setup.fitToWidth == 1
     assert plan.column_dimensions["B"].alignment.wrap_text  # Titel: long texts wrap
 
 
