@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from hki.extensions import db
+from hki.i18n import local_today
 from hki.plan.models import Measure, Plan
 from hki.transfer import importing, writing
 from hki.transfer.models import DataImport
@@ -93,10 +94,12 @@ def test_cli_dry_run_writes_nothing_and_import_writes_everything(
     path = tmp_path / "plan.xlsx"
     path.write_bytes(workbook())
     before = counts()
-    result = runner.invoke(args=["hki", "import", str(path), "--dry-run",
-                                 "--author", "kmut@example.org"])
+    # A dry run needs no author, and lists every change as the preview page does.
+    result = runner.invoke(args=["hki", "import", str(path), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "2 × Maßnahme neu" in result.output
+    assert "Maßnahme neu: 1.1.2 Elterncafés" in result.output
+    assert "Sachstand neu: 1.1.1 vom 31.03.2026\n    in Umsetzung, 20 %" in result.output
     assert "Probelauf: alles geprüft, nichts gespeichert." in result.output
     assert counts() == before
     missing_author = runner.invoke(args=["hki", "import", str(path)])
@@ -136,7 +139,10 @@ def test_csv_exports_have_bom_umlauts_and_defused_formulas(
     auth.login_as(Role.READER)
     response = client.get(f"/plaene/{plan_id}/export.csv")
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert "attachment" in response.headers["Content-Disposition"]
+    title = db.session.get(Plan, plan_id).title  # "Handlungskonzept 1" from the factory
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="hki-{title.lower().replace(" ", "-")}-plan-'
+        f'{local_today().isoformat()}.csv"')
     rows = _csv(response.data)
     assert rows[0][:4] == ["Nummer", "Titel", "Beschreibung", "Federführung"]
     row = next(r for r in rows if r[0] == "1.1.1")
@@ -237,3 +243,23 @@ def test_exports_survive_control_characters_and_keep_every_digit(
     row = next(r for r in _csv(client.get(f"/plaene/{plan_id}/export.csv").data)
                if r[0] == "1.1.1")
     assert row[13:16] == ["1234567,5", "", "2000000"]
+
+
+def test_export_file_names_say_what_and_when(client: FlaskClient, auth: Auth,
+                                             make: Factories) -> None:
+    plan = make.plan(title="Handlungskonzept Integration 2020–2025 (Fortschreibung)")
+    make.measure(make.goal(make.field(plan)))
+    make.commit()
+    auth.login_as(Role.COORDINATOR)
+    today = local_today().isoformat()
+    stem = "hki-handlungskonzept-integration-2020-2025-fortschreibung"
+    for url, name in (
+        (f"/plaene/{plan.id}/export.ods", f"{stem}-plan-{today}.ods"),
+        (f"/plaene/{plan.id}/verlauf.xlsx", f"{stem}-sachstaende-{today}.xlsx"),
+        (f"/plaene/{plan.id}/massnahmen.csv", f"{stem}-massnahmen-{today}.csv"),
+        (f"/plaene/{plan.id}/sachstandsvorlage.xlsx?federfuehrung=Jugendamt%20Süd",
+         f"{stem}-sachstandsvorlage-jugendamt-sued-{today}.xlsx"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Content-Disposition"] == f'attachment; filename="{name}"'
