@@ -12,7 +12,7 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def soffice(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path, str], Path]:
+def soffice(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """Convert a file with LibreOffice, in a profile of its own (never a running one)."""
     if shutil.which("soffice") is None:
         message = "LibreOffice fehlt: apt-get install libreoffice-calc (scripts/test tut das)"
@@ -21,10 +21,11 @@ def soffice(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path, str], P
         pytest.skip(message)
     profile = tmp_path_factory.mktemp("libreoffice-profile")
 
-    def convert(source: Path, target: str) -> Path:
+    def convert(source: Path, target: str, infilter: str | None = None) -> Path:
+        options = [f"--infilter={infilter}"] if infilter else []
         subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless",
-                        "--convert-to", target, "--outdir", str(source.parent), str(source)],
-                       check=True, capture_output=True, timeout=180)
+                        *options, "--convert-to", target, "--outdir", str(source.parent),
+                        str(source)], check=True, capture_output=True, timeout=180)
         return source.with_suffix("." + target.split(":")[0])
 
     return convert

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 from flask.testing import FlaskClient, FlaskCliRunner
@@ -263,3 +264,29 @@ def test_export_file_names_say_what_and_when(client: FlaskClient, auth: Auth,
         response = client.get(url)
         assert response.status_code == 200, url
         assert response.headers["Content-Disposition"] == f'attachment; filename="{name}"'
+
+
+#: LibreOffice's text import as a German user meets it: semicolon, UTF-8, language German,
+#: "detect special numbers" off (its default).
+LIBREOFFICE_CSV_DEFAULTS = "CSV:59,34,76,1,,1031,false,false"
+
+
+def test_libreoffice_opens_the_csv_export_with_its_german_defaults(
+    client: FlaskClient, auth: Auth, make: Factories, tmp_path: Path,
+    soffice: Callable[..., Path],
+) -> None:
+    lead = make.organisation("Jugendamt – Migrationsbüro für Zuwanderung")
+    measure = make.measure(lead=lead, title="Übergänge „Kita – Schule“ begleiten",
+                           number="1.1.10", budget_eur=2_450_000)
+    make.update(measure, Status.IN_PROGRESS, progress=40, note="Zwei Gruppen")
+    auth.login_as(Role.READER)
+    path = tmp_path / "plan.csv"
+    path.write_bytes(client.get(f"/plaene/{measure.goal.field.plan_id}/export.csv").data)
+    sheet = load_workbook(soffice(path, "xlsx", LIBREOFFICE_CSV_DEFAULTS)).active
+    assert sheet is not None
+    row = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "1.1.10")
+    # The number stays "1.1.10" (Excel would make it a date: hence the note on the page),
+    # umlauts and quotes survive, the budget and progress are numbers.
+    assert row[1] == "Übergänge „Kita – Schule“ begleiten"
+    assert row[3] == "Jugendamt – Migrationsbüro für Zuwanderung"
+    assert row[10] == 2_450_000 and row[19] == 40
