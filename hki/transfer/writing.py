@@ -163,7 +163,7 @@ def _format_columns(sheet: Any, table: Table) -> None:
                 cell.number_format = MOMENT_FORMAT
             elif isinstance(cell.value, date):
                 cell.number_format = DATE_FORMAT
-            elif number_format and cell.value is not None:
+            elif number_format:  # also empty cells, else their General beats the column
                 cell.number_format = number_format
             if cell.data_type == "f":  # text that starts like a formula stays text
                 cell.data_type = "s"
