@@ -13,7 +13,6 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-
 import pytest
 import yaml
 from flask.testing import FlaskClient
