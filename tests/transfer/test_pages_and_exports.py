@@ -140,7 +140,7 @@ def test_csv_exports_have_bom_umlauts_and_defused_formulas(
     auth.login_as(Role.READER)
     response = client.get(f"/plaene/{plan_id}/export.csv")
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-    title = db.session.get(Plan, plan_id).title  # "Handlungskonzept 1" from the factory
+    title = measure.goal.field.plan.title  # "Handlungskonzept 1" from the factory
     assert response.headers["Content-Disposition"] == (
         f'attachment; filename="hki-{title.lower().replace(" ", "-")}-plan-'
         f'{local_today().isoformat()}.csv"')
