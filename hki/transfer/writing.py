@@ -126,6 +126,7 @@ def to_xlsx(tables: Sequence[Table]) -> bytes:
         for row in table.rows:
             sheet.append([_xlsx_value(v) for v in row])
         _format_columns(sheet, table)
+        _fit_row_heights(sheet, table)
         last = max(VALIDATED_ROWS, len(table.rows) + 1)
         for index, words in table.choices.items():
             letter = get_column_letter(index + 1)
@@ -167,8 +168,30 @@ def _format_columns(sheet: Any, table: Table) -> None:
                 cell.number_format = number_format
             if cell.data_type == "f":  # text that starts like a formula stays text
                 cell.data_type = "s"
-            if wrap or (isinstance(cell.value, str) and "\n" in cell.value):
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            wrapped = wrap or (isinstance(cell.value, str) and "\n" in cell.value)
+            cell.alignment = Alignment(wrap_text=wrapped, vertical="top")
+
+
+#: Points per line of text in the default font, and the most a row may be (Excel's limit).
+LINE_POINTS, MAX_ROW_POINTS = 15.0, 409.0
+
+
+def _fit_row_heights(sheet: Any, table: Table) -> None:
+    """Rows as high as their wrapped text, estimated from the column widths.
+
+    A .xlsx stores no heights unless written; LibreOffice then keeps every row one line
+    high and wrapped texts overlap when printed (Excel would fit them only when edited).
+    """
+    widths = [width for _h, width in table.headers]
+    for row in sheet.iter_rows(min_row=2 if table.has_header else 1):
+        lines = 1
+        for cell, width in zip(row, widths, strict=False):
+            if isinstance(cell.value, str) and cell.value:
+                per_line = max(1, int(width * 1.15))
+                lines = max(lines, sum(max(1, math.ceil(len(part) / per_line))
+                                       for part in cell.value.split("\n")))
+        if lines > 1:
+            sheet.row_dimensions[row[0].row].height = min(MAX_ROW_POINTS, lines * LINE_POINTS)
 
 
 def _page_setup(sheet: Any, table: Table) -> None:

@@ -290,3 +290,18 @@ def test_libreoffice_opens_the_csv_export_with_its_german_defaults(
     assert row[1] == "Übergänge „Kita – Schule“ begleiten"
     assert row[3] == "Jugendamt – Migrationsbüro für Zuwanderung"
     assert row[10] == 2_450_000 and row[19] == 40
+
+
+def test_rows_are_as_high_as_their_wrapped_text() -> None:
+    # LibreOffice keeps rows of an .xlsx one line high unless the file says otherwise, and
+    # wrapped texts then overlap on paper.
+    table = writing.Table("Plan", [("Nummer", 10), ("Beschreibung", 30)], [
+        ["1.1.1", "Erste Zeile\n• zweite Zeile\n• dritte Zeile"],
+        ["1.1.2", "kurz"],
+        ["1.1.3", "ein sehr langer Satz " * 10],
+    ])
+    sheet = load_workbook(io.BytesIO(writing.to_xlsx([table])))["Plan"]
+    assert sheet.row_dimensions[2].height == 45
+    assert sheet.row_dimensions[3].height is None
+    assert sheet.row_dimensions[4].height == 7 * 15  # 210 characters at 34 per line
+    assert sheet["A2"].alignment.vertical == "top"
