@@ -41,6 +41,11 @@ Regenerating the fixtures (from the repository root)::
     open('/tmp/template.xlsx', 'wb').write(template())"
     /usr/bin/python3 scripts/libreoffice_typing.py fill /tmp/template.xlsx \
         tests/transfer/fixtures/realplan/plan.yaml tests/transfer/fixtures/realplan
+    # the .ods template (to_ods(template_tables(), today=...) written to /tmp/template.ods):
+    /usr/bin/python3 scripts/libreoffice_typing.py fill /tmp/template.ods \
+        tests/transfer/fixtures/realplan/plan.yaml /tmp/ods-typed
+    cp /tmp/ods-typed/typed-plan.ods \
+        tests/transfer/fixtures/realplan/typed-in-ods-template.ods
     # an export of the imported plan (downloaded from hki, or to_xlsx(plan_export(id))):
     /usr/bin/python3 scripts/libreoffice_typing.py resave /tmp/export.xlsx \
         tests/transfer/fixtures/realplan

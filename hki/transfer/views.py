@@ -158,11 +158,11 @@ def _summary_text(summary: dict[str, int]) -> str:
     return ", ".join(f"{n} × {kind}" for kind, n in summary.items()) or _("keine Änderungen")
 
 
-@bp.get("/import/vorlage.xlsx")
+@bp.get("/import/vorlage.<any(xlsx, ods):fmt>")
 @requires(Action.IMPORT_DATA)
-def template() -> Response:
-    """The empty template with explanations and drop-down lists."""
-    return _download(writing.template(), "hki-vorlage.xlsx", writing.XLSX_TYPE)
+def template(fmt: str) -> Response:
+    """The empty template with its Anleitung and drop-down lists, for Excel or Calc."""
+    return _tables_file(writing.template_tables(), fmt, f"hki-vorlage.{fmt}")
 
 
 def _plan(plan_id: int) -> Plan:

@@ -336,13 +336,18 @@ def _titled(tables: list[Table], title: str) -> list[Table]:
     return tables
 
 
-def template() -> bytes:
-    """The empty template: explanation, Konzept, Organisationen, Plan and Sachstände."""
+def template_tables() -> list[Table]:
+    """The empty template: Anleitung, Konzept, Organisationen, Plan and Sachstände."""
     intro = _("Vorlage für den Import in hki (Handlungskonzept Integration). Tragen Sie den "
               "Plan und, wenn vorhanden, Sachstände ein und laden Sie die Datei unter "
               "„Import“ hoch.")
-    return to_xlsx([_import_explanation(intro), _concept_table(None), Table.of(ORGANISATIONS),
-                    _plan_table([]), _status_table([])])
+    return [_import_explanation(intro), _concept_table(None), Table.of(ORGANISATIONS),
+            _plan_table([]), _status_table([])]
+
+
+def template() -> bytes:
+    """The empty template as .xlsx (what tests and scripts fill in)."""
+    return to_xlsx(template_tables())
 
 
 def _indicator_cells(indicator: Any) -> list[Any]:

@@ -3,7 +3,8 @@
 The fixtures in ``fixtures/realplan`` come from ``scripts/libreoffice_typing.py`` (see its
 docstring for how to make them again): ``plan.yaml`` is a realistic municipal plan of 48
 measures with 100 status answers, typed cell by cell into hki's template under a German
-locale, so Calc's own input recognition ran on every value, and saved as .xlsx and .ods.
+locale, so Calc's own input recognition ran on every value, and saved as .xlsx and .ods
+(``typed-in-ods-template.ods``: the same typed into the .ods template).
 ``resaved-export.*`` is hki's export of that plan, opened in Calc and saved again.
 """
 
@@ -57,7 +58,8 @@ def _import(name: str, make: Factories) -> int:
     return db.session.scalars(select(Plan.id).where(Plan.title == TITLE)).one()
 
 
-@pytest.mark.parametrize("name", ["typed-plan.xlsx", "typed-plan.ods"])
+@pytest.mark.parametrize("name", ["typed-plan.xlsx", "typed-plan.ods",
+                                  "typed-in-ods-template.ods"])
 def test_a_plan_typed_into_libreoffice_imports_without_a_problem(
     make: Factories, name: str,
 ) -> None:
