@@ -157,7 +157,7 @@ def einzeilig(text: str | None) -> str:
 
 
 #: How council papers are named; a reference that starts with one of these is shown as is.
-_PAPER_WORDS = re.compile(r"^\s*(beschlussvorlage|vorlage|vorl\.|drucksache|drs\.|ds\.|bv\b)",
+_PAPER_WORDS = re.compile(r"^\s*(\w*vorlage|vorl\.|\w*drucksache|drs\b|ds\b|bv\b)",
                           re.IGNORECASE)
 
 

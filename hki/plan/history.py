@@ -142,7 +142,7 @@ def cover_references(session: AnySession, plan_id: int) -> int:
     for effective_at, snapshot in session.execute(
             select(AuditEntry.effective_at, AuditEntry.snapshot).where(
                 AuditEntry.entity == Measure.__tablename__,
-                AuditEntry.entity_id.in_(measure_ids), AuditEntry.snapshot.is_not(None))):
+                AuditEntry.entity_id.in_(measure_ids), AuditEntry.effective_at.is_not(None))):
         if effective_at is None or snapshot is None:
             continue
         for key in referenced_ids(snapshot):
@@ -155,8 +155,9 @@ def cover_references(session: AnySession, plan_id: int) -> int:
         ids = [i for e, i in needed if e == entity]
         rows = session.execute(
             select(AuditEntry.entity_id, AuditEntry.effective_at, AuditEntry.snapshot)
+            # Snapshots have an effective time; a deletion (snapshot JSON null) has none.
             .where(AuditEntry.entity == entity, AuditEntry.entity_id.in_(ids),
-                   AuditEntry.snapshot.is_not(None))
+                   AuditEntry.effective_at.is_not(None))
             .order_by(AuditEntry.effective_at.desc(), AuditEntry.id.desc()))
         for entity_id, effective_at, snapshot in rows:
             earliest[(entity, entity_id)] = (effective_at, snapshot)  # last one wins

@@ -46,7 +46,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from hki.i18n import local_today, local_zone
 from hki.transfer import reading
 from hki.transfer.reading import FileProblemError
-from hki.transfer.sheets import CONCEPT, CONCEPT_ROWS, PLAN, STATUS, Column, header_key
+from hki.transfer.sheets import CONCEPT, CONCEPT_ROWS, PLAN, STATUS, columns_named
 from hki.transfer.writing import VALIDATED_ROWS, Table, pages_wide
 
 ODS_TYPE = "application/vnd.oasis.opendocument.spreadsheet"
@@ -516,14 +516,12 @@ def csv_to_workbook(data: bytes, plan_title: str) -> Workbook:
         raise FileProblemError(_("Die Datei ist leer."))
     delimiter, text = _delimiter(text)
     rows = _csv_rows(text, delimiter)
-    header = next((r for _n, r in rows if any(v.strip() for v in r)), [])
-    keys = {header_key(v) for v in header}
-    status = all(keys & _header_keys(STATUS.column(k)) for k in ("as_of", "status"))
+    # The status sheet is the one with an Umsetzungsstand column (the plan sheet's is
+    # "Umsetzungsstand aktuell"), looked for where the import looks for headings.
+    top = [r for _n, r in rows[:reading.HEADING_SEARCH_ROWS]]
+    status = any("status" in columns_named(r, STATUS) for r in top)
     book = _empty_book()
-    concept = book.create_sheet(CONCEPT.name)
-    concept.append([c.header for c in CONCEPT.columns])
-    title_label = next(label for key, label, _r in CONCEPT_ROWS if key == "title")
-    concept.append([title_label, _clean(plan_title)])
+    add_concept(book, plan_title)
     sheet = book.create_sheet(STATUS.name if status else PLAN.name)
     for number, values in rows:
         for column, value in enumerate(values, start=1):
@@ -532,8 +530,12 @@ def csv_to_workbook(data: bytes, plan_title: str) -> Workbook:
     return book
 
 
-def _header_keys(column: Column) -> set[str]:
-    return {header_key(h) for h in (column.header, *column.aliases)}
+def add_concept(book: Workbook, plan_title: str) -> None:
+    """A Konzept sheet naming only the plan, for a file that has none (CSV, one sheet)."""
+    concept = book.create_sheet(CONCEPT.name, 0)
+    concept.append([c.header for c in CONCEPT.columns])
+    title_label = next(label for key, label, _r in CONCEPT_ROWS if key == "title")
+    concept.append([title_label, _clean(plan_title)])
 
 
 def _decode(data: bytes) -> str:

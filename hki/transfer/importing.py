@@ -24,6 +24,7 @@ from typing import Any
 from flask_babel import gettext as _
 from openpyxl.cell.cell import Cell
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -55,6 +56,7 @@ from hki.transfer.sheets import (
     PLAN,
     SKIPPED_SHEETS,
     STATUS,
+    columns_named,
     header_key,
 )
 from hki.updates.forms import NOTE_MAX
@@ -189,8 +191,24 @@ def check_import(session: AnySession, data: bytes, filename: str,
     except reading.FileProblemError as error:
         check.problems.append(Problem(str(error)))
         return check
+    if plan_title and not _known_plan(session, plan_title, check):
+        return check
     _Checker(session, book, check).run()
     return check
+
+
+def _known_plan(session: AnySession, title: str, check: ImportCheck) -> bool:
+    """A plan chosen for a file (CSV) must exist: such a file cannot create one."""
+    titles = list(session.scalars(select(Plan.title)))
+    if title in titles:
+        return True
+    close = difflib.get_close_matches(title, titles, n=1, cutoff=0.6)
+    hint = " " + _("Meinten Sie „%(title)s“?", title=close[0]) if close else ""
+    check.problems.append(Problem(_(
+        "Einen Plan „%(title)s“ gibt es in hki nicht.", title=title) + hint + " " + _(
+        "Eine CSV-Datei kann nur einen vorhandenen Plan ergänzen; einen neuen Plan legen Sie "
+        "mit einer Arbeitsmappe mit dem Blatt „Konzept“ an.")))
+    return False
 
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -203,17 +221,22 @@ def is_csv(data: bytes, filename: str, plan_title: str | None = None) -> bool:
 
 
 def open_file(data: bytes, filename: str, plan_title: str | None = None) -> Workbook:
-    """An .xlsx, .ods or CSV file as a workbook, so one set of checks reads them all."""
-    if formats.is_opendocument(data):
-        return formats.ods_to_workbook(data)
+    """An .xlsx, .ods or CSV file as a workbook, so one set of checks reads them all.
+
+    ``plan_title`` stands in for the Konzept sheet of a file that has none (every CSV).
+    """
     if is_csv(data, filename, plan_title):
         if not plan_title:
             raise reading.FileProblemError(_(
                 "Eine CSV-Datei enthält nur eine Tabelle und nennt den Plan nicht. Bitte "
-                "wählen Sie den Plan aus, zu dem sie gehört, oder laden Sie eine Arbeitsmappe "
-                "(.xlsx oder .ods) mit dem Blatt „Konzept“ hoch."))
+                "wählen Sie den Plan aus, zu dem sie gehört (Befehl: --plan „Titel“), oder "
+                "laden Sie eine Arbeitsmappe (.xlsx oder .ods) mit dem Blatt „Konzept“ hoch."))
         return formats.csv_to_workbook(data, plan_title)
-    return reading.open_workbook(data)
+    book = (formats.ods_to_workbook(data) if formats.is_opendocument(data)
+            else reading.open_workbook(data))
+    if plan_title and not reading.find_sheets(book, CONCEPT):
+        formats.add_concept(book, plan_title)
+    return book
 
 
 #: Model attribute → the Plan sheet's column it comes from (where the names differ).
@@ -261,9 +284,7 @@ class _Checker:
         known.update(header_key(name) for name in SKIPPED_SHEETS)
         for worksheet in self.book.worksheets:
             if header_key(worksheet.title) not in known:
-                check.problems.append(Problem(
-                    _("Das Blatt ist unbekannt; sein Inhalt wird nicht übernommen."),
-                    worksheet.title, blocking=False))
+                check.problems.append(_unknown_sheet(worksheet))
         if not self._concept():
             return
         self._organisations()
@@ -417,7 +438,9 @@ class _Checker:
         candidates = [*self.organisations, *self.check.new_organisations]
         close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75) or [
             c for c in candidates if c.casefold() == name.casefold()]
-        if close:
+        if "," in name:
+            hint = " " + _several_names()
+        elif close:
             hint = " " + _("Meinten Sie „%(name)s“?", name=close[0])
         rows.problem(row, key, _(
             "Die Organisation „%(name)s“ gibt es in hki nicht. Bitte prüfen Sie die "
@@ -585,6 +608,10 @@ class _Checker:
             if name.lower() not in self.groups:
                 self.groups.add(name.lower())
                 self.check.changes.append(Change("neu", "Zielgruppe", name))
+                if "," in name:
+                    rows.problem(row, "target_groups", _(
+                        "Die Zielgruppe „%(name)s“ wird neu angelegt.", name=name) + " " +
+                        _several_names(), blocking=False)
         start = self._cell(rows, row, "start", lambda: reading.day(get("start")))
         if start is None and needed("start") and not _has_problem(rows, row, "start"):
             rows.problem(row, "start", _("Der Beginn fehlt (TT.MM.JJJJ oder MM.JJJJ)."))
@@ -770,6 +797,32 @@ class _Checker:
             result.setdefault(numbers[u.measure_id], []).append(
                 (u.as_of, u.status, u.progress, _comparable(u.note)))
         return result
+
+
+def _several_names() -> str:
+    """Said where a comma may separate what should be two names."""
+    return str(_("Falls das mehrere Namen sind: bitte mit Semikolon (;) trennen oder je einen "
+                 "in eine Zeile der Zelle schreiben."))
+
+
+def _unknown_sheet(worksheet: Worksheet) -> Problem:
+    """A hint, or an error if the sheet holds what the Plan or Sachstände sheet holds.
+
+    An extra sheet (notes, a chart) is passed over; plan rows under another sheet name
+    would be lost without a word.
+    """
+    top = list(worksheet.iter_rows(max_row=reading.HEADING_SEARCH_ROWS, values_only=True))
+    for sheet in (PLAN, STATUS):
+        named = set().union(*(columns_named(row, sheet) for row in top)) if top else set()
+        if len(named) >= 2:
+            headers = ", ".join(f"„{sheet.column(k).header}“" for k in sorted(named)[:3])
+            return Problem(_(
+                "Das Blatt hat Spalten wie das Blatt „%(sheet)s“ (%(headers)s), heißt aber "
+                "anders, und hki liest nur das Blatt „%(sheet)s“. Bitte benennen Sie es in "
+                "„%(sheet)s“ um oder löschen Sie es, wenn sein Inhalt nicht übernommen werden "
+                "soll.", sheet=sheet.name, headers=headers), worksheet.title)
+    return Problem(_("Das Blatt ist unbekannt; sein Inhalt wird nicht übernommen."),
+                   worksheet.title, blocking=False)
 
 
 def _has_problem(rows: SheetRows, row: int, key: str) -> bool:

@@ -26,7 +26,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from hki.plan.forms import parse_german_float
-from hki.transfer.sheets import Column, Sheet, column_key, header_key
+from hki.transfer.sheets import Sheet, column_key, columns_named, header_key
 
 #: Rows per sheet; a plan has hundreds, a history some thousands. More is a wrong file.
 MAX_ROWS = 20_000
@@ -208,8 +208,6 @@ def read_records(worksheet: Worksheet, sheet: Sheet,
     lost without a word.
     """
     rows = cast(Iterator[tuple[Cell, ...]], worksheet.iter_rows())
-    by_heading = {column_key(c.header): c for c in sheet.columns}
-    by_heading.update({column_key(a): c for c in sheet.columns for a in c.aliases})
     top: list[tuple[Cell, ...]] = []
     for cells in rows:
         top.append(cells)
@@ -218,11 +216,11 @@ def read_records(worksheet: Worksheet, sheet: Sheet,
     filled = [cells for cells in top if any(_filled(c) for c in cells)]
 
     def known(cells: tuple[Cell, ...]) -> int:
-        return len({by_heading[k].key for c in cells if _filled(c)
-                    and (k := column_key(str(c.value))) in by_heading})
+        return len(columns_named((c.value for c in cells), sheet))
 
     # A heading row names at least two known columns (one where the sheet has only one),
-    # so that a data row with a word like "mittel" is not taken for headings.
+    # so that a data row with a word like "mittel" is not taken for headings; failing
+    # that, the first filled row is the heading row if it names any known column.
     enough = min(2, len(sheet.columns))
     best = max(filled, key=known, default=())
     if best and known(best) < enough:
@@ -233,7 +231,7 @@ def read_records(worksheet: Worksheet, sheet: Sheet,
         result.problem(None, None, _("Das Blatt ist leer. In der ersten Zeile stehen die "
                                      "Spaltenüberschriften, darunter je Zeile ein Eintrag."))
         return result, []
-    if known(best) < enough:
+    if known(best) == 0:
         result.problems.append(Problem(_(
             "In den ersten %(n)d Zeilen stehen keine Spaltenüberschriften, die hki kennt. Die "
             "Überschriften gehören in Zeile 1 (z. B. %(examples)s), darunter je Zeile ein "
@@ -245,7 +243,7 @@ def read_records(worksheet: Worksheet, sheet: Sheet,
             "Die Spaltenüberschriften stehen in Zeile %(row)d; die Zeilen darüber (z. B. ein "
             "Titel) werden nicht übernommen.", row=header_row), result.title, header_row,
             blocking=False))
-    positions = _headings(best, sheet, by_heading, result)
+    positions = _headings(best, sheet, result)
     for key in required:
         if key not in positions:
             result.problems.append(Problem(
@@ -253,28 +251,38 @@ def read_records(worksheet: Worksheet, sheet: Sheet,
                   header=sheet.column(key).header), result.title, header_row))
     _merged(worksheet, result)
     records: Records = []
+    headed = {i for i, c in enumerate(best) if _filled(c)}
+    unheaded: dict[int, int] = {}
     for cells in [*top[top.index(best) + 1:], *rows]:
         if not any(_filled(c) for c in cells):
             continue
         record = {key: cells[i] for key, i in positions.items() if i < len(cells)}
         records.append((cells[0].row or 0, record))
+        for index, cell in enumerate(cells):
+            if index not in headed and index not in unheaded and _filled(cell):
+                unheaded[index] = cell.row or 0
+    for index, row in sorted(unheaded.items()):
+        result.problems.append(Problem(_(
+            "Die Spalte hat Einträge (z. B. in Zeile %(row)d), aber keine Überschrift. Bitte "
+            "ergänzen Sie die Überschrift oder löschen Sie die Spalte, wenn ihr Inhalt nicht "
+            "übernommen werden soll.", row=row), result.title, header_row,
+            get_column_letter(index + 1)))
     _dates_from_outline_numbers(result, records)
     return result, records
 
 
-def _headings(cells: tuple[Cell, ...], sheet: Sheet, by_heading: dict[str, Column],
-              result: SheetRows) -> dict[str, int]:
+def _headings(cells: tuple[Cell, ...], sheet: Sheet, result: SheetRows) -> dict[str, int]:
     """Column key → index for each known heading; unknown and repeated ones are problems."""
     positions: dict[str, int] = {}
-    names = {column_key(c.header): c.header for c in sheet.columns}
-    names.update({column_key(a): a for c in sheet.columns for a in c.aliases})
+    written: dict[str, str] = {}
+    names = {column_key(h): h for c in sheet.columns for h in (c.header, *c.aliases)}
     for index, cell in enumerate(cells):
         if not _filled(cell):
             continue
         text = str(cell.value).strip()
         letter = get_column_letter(index + 1)
-        column = by_heading.get(column_key(text))
-        if column is None:
+        found = columns_named([text], sheet)
+        if not found:
             close = difflib.get_close_matches(column_key(text), list(names), n=1, cutoff=0.6)
             hint = " " + _("Meinten Sie „%(header)s“?", header=names[close[0]]) if close else ""
             result.problems.append(Problem(
@@ -283,13 +291,19 @@ def _headings(cells: tuple[Cell, ...], sheet: Sheet, by_heading: dict[str, Colum
                           "im Blatt „Anleitung“ der Vorlage) oder löschen Sie sie, wenn ihr "
                           "Inhalt nicht übernommen werden soll."),
                 result.title, result.header_row, letter, None))
-        elif column.key in positions:
+            continue
+        key = found.pop()
+        if key in positions:
             result.problems.append(Problem(
-                _("Die Spalte „%(header)s“ kommt zweimal vor. Bitte löschen Sie eine davon.",
-                  header=column.header), result.title, result.header_row, letter, None))
+                _("Die Spalten %(first)s („%(one)s“) und %(second)s („%(other)s“) meinen beide "
+                  "„%(header)s“. Bitte führen Sie ihren Inhalt in einer Spalte zusammen.",
+                  first=result.letters[key], one=written[key], second=letter, other=text,
+                  header=sheet.column(key).header), result.title, result.header_row, letter,
+                None))
         else:
-            positions[column.key] = index
-            result.letters[column.key] = letter
+            positions[key] = index
+            written[key] = text
+            result.letters[key] = letter
     return positions
 
 
@@ -307,8 +321,9 @@ def _dates_from_outline_numbers(result: SheetRows, records: Records) -> None:
         converted: list[tuple[int, date]] = []
         for row, cells in records:
             value = cells[column.key].value if column.key in cells else None
-            if isinstance(value, date):  # datetime is a date too
-                converted.append((row, value))
+            found = value if isinstance(value, date) else _date_written_back(value)
+            if found is not None:  # a datetime is a date too
+                converted.append((row, found))
         if not converted:
             continue
         result.converted.update(row for row, _v in converted)
@@ -328,6 +343,30 @@ def _dates_from_outline_numbers(result: SheetRows, records: Records) -> None:
             "noch einmal hoch. In der Vorlage von hki ist die Spalte schon als Text "
             "formatiert. Betroffene Zeilen: %(rows)s.", n=len(converted),
             examples="; ".join(examples), rows=_row_ranges([r for r, _v in converted])))
+
+
+#: How a program writes a date it made of an outline number back into a CSV file:
+#: "01.01.2001" (never an outline number: those have no four-digit part) or "01. Jan".
+_WRITTEN_DAY = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
+_WRITTEN_DAY_MONTH = re.compile(r"^(\d{1,2})\.?\s*([A-Za-zä]{3})\.?$")
+_MONTHS = ("jan", "feb", "mär", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "dez")
+
+
+def _date_written_back(value: object) -> date | None:
+    """The date in a text cell that can only be a date a program wrote for a number."""
+    if not isinstance(value, str):
+        return None
+    written = value.strip()
+    try:
+        if match := _WRITTEN_DAY.match(written):
+            return date(int(match[3]), int(match[2]), int(match[1]))
+        if (match := _WRITTEN_DAY_MONTH.match(written)) and \
+                match[2].lower().replace("mar", "mär") in _MONTHS:
+            month = _MONTHS.index(match[2].lower().replace("mar", "mär")) + 1
+            return date(2000, month, int(match[1]))
+    except ValueError:
+        return None
+    return None
 
 
 def _row_ranges(rows: list[int]) -> str:
@@ -351,9 +390,12 @@ def _filled(cell: Cell) -> bool:
 def _merged(worksheet: Worksheet, result: SheetRows) -> None:
     """Merged cells hold one value for several rows; hki needs it in each, so it refuses."""
     for cells in worksheet.merged_cells.ranges:
+        if cells.max_row < result.header_row:
+            continue  # a title above the headings, which is not read anyway
         result.problems.append(Problem(
-            _("Die Zellen %(range)s sind verbunden. Bitte heben Sie die Verbindung auf "
-              "(Start → Verbinden und zentrieren) und tragen Sie den Wert in jede Zeile ein.",
+            _("Die Zellen %(range)s sind verbunden. Bitte heben Sie die Verbindung auf (Excel: "
+              "Start → Verbinden und zentrieren; LibreOffice Calc: Format → Zellen verbinden → "
+              "Zellverbindung aufheben) und tragen Sie den Wert in jede Zeile ein.",
               range=cells.coord), result.title, cells.min_row, get_column_letter(cells.min_col)))
 
 
@@ -422,8 +464,9 @@ def day(cell: Cell | None, *, month_end: bool = False) -> date | None:
                               "%(last)d).", year=found.year, first=FIRST_YEAR, last=LAST_YEAR))
         return found
     written = str(value).strip()
-    raise CellError(_("„%(value)s“ ist kein gültiges Datum. Bitte schreiben Sie TT.MM.JJJJ, "
-                      "z. B. 31.12.2025.", value=written))
+    raise CellError(_("„%(value)s“ ist kein gültiges Datum. Bitte schreiben Sie TT.MM.JJJJ "
+                      "(z. B. 31.12.2025) oder einen Monat als MM.JJJJ (z. B. 12.2025).",
+                      value=written))
 
 
 def _written_day(written: str, month_end: bool) -> date | None:
@@ -445,15 +488,21 @@ def _written_day(written: str, month_end: bool) -> date | None:
 
 
 def number(cell: Cell | None) -> float | None:
-    """A number, also written the German way (1.234,5)."""
+    """A number, also written the German way (1.234,5); a percentage counts in percent.
+
+    A cell formatted as percent holds 0,35 for what shows as 35 %, and a CSV file holds
+    "35 %": both mean 35 (hki keeps percentages as percent, like the progress).
+    """
     value = raw(cell)
     if value is None:
         return None
     if isinstance(value, bool):
         raise CellError(_("Bitte tragen Sie eine Zahl ein."))
     if isinstance(value, int | float):
+        if cell is not None and _percent_format(cell.number_format):
+            return round(float(value) * 100, 9)
         return float(value)
-    parsed = parse_german_float(str(value))
+    parsed = parse_german_float(re.sub(r"\s*%$", "", str(value)))
     if parsed is None:
         raise CellError(_("„%(value)s“ ist keine Zahl. Bitte schreiben Sie z. B. 1.250 oder "
                           "12,5.", value=value))
@@ -465,9 +514,6 @@ def whole(cell: Cell | None, low: int, high: int | None, what: str) -> int | Non
     value = number(cell)
     if value is None:
         return None
-    if cell is not None and _percent_format(cell.number_format) and isinstance(
-            cell.value, int | float):
-        value *= 100
     value = round(value, 6)
     if not value.is_integer():
         raise CellError(_("%(what)s ist eine ganze Zahl.", what=what))
@@ -490,8 +536,10 @@ def euros(cell: Cell | None, high: int) -> int | None:
     """Whole euros: 12500, "12.500", "12.500 €", "2.450.000,00 EUR"; cents are refused."""
     value = raw(cell)
     if isinstance(value, str):
-        plain = re.sub(r"\s*(€|EUR|Euro)\s*$", "", value, flags=re.IGNORECASE).strip()
-        plain = re.sub(r",0{1,2}$", "", plain)
+        plain = re.sub(r"^(€|EUR|Euro)\s*|\s*(€|EUR|Euro)$", "", value.strip(),
+                       flags=re.IGNORECASE)
+        plain = re.sub(r",(0{1,2}|-|–)$", "", plain.strip())
+        plain = re.sub(r"(?<=\d)[\s\u00a0\u202f](?=\d{3}\b)", ".", plain)  # 1 000
         value = parse_german_float(plain) if re.fullmatch(r"[\d.]+", plain) else None
         if value is None or not value.is_integer():
             raise CellError(_("„%(value)s“ ist kein Betrag in ganzen Euro. Bitte schreiben Sie "

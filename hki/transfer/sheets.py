@@ -10,6 +10,7 @@ docs/import.md for coordinators).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hki.dashboard.search import fold
@@ -54,9 +55,12 @@ def header_key(text: str) -> str:
 #: Gendered endings of German headings: "/innen", "*innen", ":innen", "_innen", "(innen)",
 #: "/-innen", "Innen" (Binnen-I) and the singular "/in", "*in" …; also plain "…erinnen".
 _GENDERED = re.compile(
-    r"(?:\s*[/*:_·]\s*-?\s*|\s*\(\s*-?)(?:innen|in)\b\)?|(?<=[a-zäöüß])Inn?en\b|(?<=er)innen\b")
-#: Units and remarks in brackets: "(€)", "(in EUR)", "(Nr.)", "(%)", "[Anzahl]".
-_BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+    r"(?:\s*[/*:_·]\s*-?\s*|\s*\(\s*-?)(?:innen|in|r)\b\)?|(?<=[a-zäöüß])Inn?en\b"
+    r"|(?<=er)innen\b")
+#: Units and remarks: in brackets ("(€)", "(in EUR)", "(Nr.)", "(%)", "[Anzahl]") or
+#: written after the word ("in %", "in €", "in Euro", a bare "€").
+_BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]|\s+in\s+(?:%|€|EUR|Euro|Prozent)\s*$|€",
+                       re.IGNORECASE)
 
 
 def column_key(text: str) -> str:
@@ -67,6 +71,13 @@ def column_key(text: str) -> str:
     """
     plain = _BRACKETS.sub(" ", _GENDERED.sub("", text))
     return header_key(plain) or header_key(text)
+
+
+def columns_named(headings: Iterable[object], sheet: Sheet) -> set[str]:
+    """The keys of ``sheet``'s columns that ``headings`` name (header or synonym)."""
+    by_heading = {column_key(h): c.key for c in sheet.columns for h in (c.header, *c.aliases)}
+    return {by_heading[k] for h in headings if h is not None and str(h).strip()
+            and (k := column_key(str(h))) in by_heading}
 
 
 #: Separator of several names in one cell (partners, target groups).
@@ -107,14 +118,14 @@ PLAN = Sheet("Plan", (
                 "außer Zeilen mit weiteren Indikatoren direkt unter einer Maßnahme."),
     Column("title", "Titel", 50, hint="Pflicht.",
            aliases=("Bezeichnung", "Maßnahme", "Titel der Maßnahme", "Maßnahmentitel",
-                    "Name der Maßnahme", "Handlungsfeld / Ziel / Maßnahme")),
+                    "Name der Maßnahme", "Maßnahmen", "Handlungsfeld / Ziel / Maßnahme")),
     Column("description", "Beschreibung", 50,
            aliases=("Kurzbeschreibung", "Maßnahmenbeschreibung", "Inhalt", "Inhalte",
                     "Erläuterung", "Beschreibung der Maßnahme")),
     Column("lead", "Federführung", 30,
            aliases=("federführend", "Federführende Stelle", "Federführende Organisation",
-                    "Verantwortlich", "Verantwortliche Stelle", "Verantwortung",
-                    "Zuständig", "Zuständigkeit", "Zuständige Stelle", "Träger",
+                    "Verantwortlich", "Verantwortliche", "Verantwortliche Stelle", "Verantwortung",
+                    "Zuständig", "Zuständige", "Zuständigkeit", "Zuständige Stelle", "Träger",
                     "Federführung / Verantwortung"),
            hint="Pflicht bei Maßnahmen: genau eine Organisation (siehe Blatt Organisationen)."),
     Column("partners", "Kooperationspartner", 30,
@@ -142,7 +153,7 @@ PLAN = Sheet("Plan", (
            aliases=("Budget", "Kosten", "Gesamtkosten", "Haushaltsmittel",
                     "Finanzvolumen", "Budget in Euro"),
            hint="Ganze Euro, ohne Nachkommastellen, z. B. 12.500."),
-    Column("indicator", "Indikator", 30, aliases=("Kennzahl", "Messgröße"),
+    Column("indicator", "Indikator", 30, aliases=("Indikatoren", "Kennzahl", "Messgröße"),
            hint="Weitere Indikatoren einer Maßnahme in eigenen Zeilen direkt darunter, "
                 "mit leerer Nummer und leerem Titel."),
     Column("unit", "Einheit", 12, aliases=("Maßeinheit",)),
@@ -165,7 +176,8 @@ STATUS = Sheet("Sachstände", (
     Column("as_of", "Stand am", 12, kind="date", aliases=("Stand vom", "Datum", "Stand"),
            hint="Pflicht: der Tag, den der Sachstand beschreibt (TT.MM.JJJJ)."),
     Column("status", "Umsetzungsstand", 18,
-           aliases=("Status", "Stand der Umsetzung", "Umsetzungsstatus"),
+           aliases=("Status", "Stand der Umsetzung", "Status der Umsetzung",
+                    "Umsetzungsstatus"),
            hint="Pflicht: ein Wort aus der Liste (Auswahl in der Zelle)."),
     Column("progress", "Fortschritt (%)", 12, kind="number",
            aliases=("Fortschritt", "Umsetzungsgrad", "Fortschritt in Prozent"),

@@ -85,7 +85,7 @@ def _download(data: bytes, filename: str, mimetype: str) -> Response:
 
 def _slug(text: str) -> str:
     """A file-name part from a title: "handlungskonzept-integration-2020-2025"."""
-    slug = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    slug = re.sub(r"^hki-", "", re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-"))
     return slug[:60].rsplit("-", 1)[0] if len(slug) > 60 else slug or "plan"
 
 

@@ -43,7 +43,7 @@ def upgrade():
     bind = op.get_bind()
     needed = {}
     rows = bind.execute(sa.select(audit_log.c.effective_at, audit_log.c.snapshot).where(
-        audit_log.c.entity == "measures", audit_log.c.snapshot.is_not(None)))
+        audit_log.c.entity == "measures", audit_log.c.effective_at.is_not(None)))
     for effective_at, snapshot in rows:
         if effective_at is None or not snapshot:
             continue
@@ -59,8 +59,9 @@ def upgrade():
     rows = bind.execute(
         sa.select(audit_log.c.entity, audit_log.c.entity_id, audit_log.c.effective_at,
                   audit_log.c.snapshot)
+        # Snapshots have an effective time; deletions (snapshot JSON null) have none.
         .where(audit_log.c.entity.in_(["organisations", "target_groups"]),
-               audit_log.c.snapshot.is_not(None))
+               audit_log.c.effective_at.is_not(None))
         .order_by(audit_log.c.effective_at.desc(), audit_log.c.id.desc()))
     for entity, entity_id, effective_at, snapshot in rows:
         earliest[(entity, entity_id)] = (effective_at, snapshot)

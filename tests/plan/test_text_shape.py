@@ -155,6 +155,7 @@ def test_overview_and_review_pages_keep_the_shape(
     ("2020/117", "Vorlage 2020/117"), ("Vorlage Nr. 17/2020", "Vorlage Nr. 17/2020"),
     ("Beschlussvorlage BV/0815", "Beschlussvorlage BV/0815"),
     ("Drucksache 20/117", "Drucksache 20/117"), ("", ""),
+    ("Sitzungsvorlage 2020/117", "Sitzungsvorlage 2020/117"), ("Drs 17/123", "Drs 17/123"),
 ])
 def test_vorlage_names_the_council_paper_once(reference: str, shown: str) -> None:
     assert vorlage(reference) == shown

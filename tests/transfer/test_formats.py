@@ -550,3 +550,59 @@ def test_libreoffice_copy_and_csv_go_through_the_same_import(
     check = importing.check_import(db.session, answers, "stand.csv",
                                    plan_title="HKI Musterstadt")
     assert check.errors == [] and check.summary() == {"Sachstand neu": 1}
+
+
+# --- CSV as offices send it back (found by an independent review) ---------------------------
+
+
+def _imported_plan(make: Factories) -> str:
+    """The small plan of the import tests, in hki; its title."""
+    from tests.transfer.test_import_errors import CONCEPT, checked, workbook
+
+    importing.apply_import(db.session, checked(workbook()), make.user(role=Role.COORDINATOR))
+    db.session.commit()
+    return str(CONCEPT["Titel"])
+
+
+def test_a_status_csv_with_a_title_line_goes_to_the_status_sheet(make: Factories) -> None:
+    title = _imported_plan(make)
+    data = encoded([["Sachstandsabfrage 2026", "", ""],
+                    ["Maßnahme (Nr.)", "Stand am", "Umsetzungsstand (Auswahl)", "Fortschritt"],
+                    ["1.1.1", "30.09.2026", "in Umsetzung", "40 %"]], "cp1252", ";")
+    check = importing.check_import(db.session, data, "antworten.csv", title)
+    assert check.errors == [], [str(p) for p in check.errors]
+    assert [(a.number, a.progress) for a in check.answers] == [("1.1.1", 40)]
+
+
+def test_numbers_a_program_wrote_back_as_dates_into_a_csv_are_one_message(
+    make: Factories,
+) -> None:
+    title = _imported_plan(make)
+    header = [c.header for c in PLAN.columns][:3]
+    data = encoded([header, ["01.01.2001", "Sprachkitas", ""], ["02. Jan", "Elterncafés", ""],
+                    ["01.01.2010", "Neu", ""]], "utf-8-sig", ";")
+    errors = importing.check_import(db.session, data, "plan.csv", title).errors
+    assert len(errors) == 1 and errors[0].column == "A"
+    assert "3 Nummern dieser Spalte in Datumsangaben umgewandelt" in errors[0].message
+    assert "eingegeben war wohl „1.1.1“" in errors[0].message
+
+
+def test_a_plan_chosen_for_a_csv_must_exist(make: Factories) -> None:
+    _imported_plan(make)
+    data = encoded([["Maßnahme (Nr.)", "Stand am", "Umsetzungsstand"],
+                    ["1.1.1", "30.09.2026", "in Umsetzung"]], "utf-8", ";")
+    check = importing.check_import(db.session, data, "antworten.csv", "HKI Musterstadt 2026-2030")
+    error = check.errors[0]
+    assert len(check.errors) == 1 and not check.changes
+    assert "Einen Plan „HKI Musterstadt 2026-2030“ gibt es in hki nicht." in error.message
+    assert "Meinten Sie „HKI Musterstadt 2026–2030“?" in error.message
+
+
+def test_a_plan_chosen_for_a_workbook_without_konzept_attaches_it(make: Factories) -> None:
+    title = _imported_plan(make)
+    table = Table(STATUS.name, [("Maßnahme (Nr.)", 12), ("Stand am", 12),
+                                ("Umsetzungsstand", 18)],
+                  [["1.1.1", date(2026, 9, 30), "in Umsetzung"]])
+    check = importing.check_import(db.session, to_ods([table], today=date(2026, 10, 1)),
+                                   "antworten.ods", title)
+    assert check.errors == [] and len(check.answers) == 1

@@ -170,3 +170,104 @@ def test_names_one_per_line_and_separated_by_semicolons(make: Factories) -> None
     node = next(n for n in check.nodes if n.number == "1.1.1")
     # The second line is a known name as a whole: kept; the first line is split.
     assert node.partners == ["VHS", "Kita-Verband", "Kirchen; Moscheegemeinden"]
+
+
+# --- Found by an independent review: nothing may be lost without a word -------------------
+
+
+def test_a_column_with_entries_but_no_heading_is_an_error(make: Factories) -> None:
+    def unheaded(book: Workbook) -> None:
+        book["Plan"]["Z4"] = "interne Anmerkung"
+
+    error = only_error(checked(workbook(edit=unheaded)))
+    assert (error.sheet, error.row, error.column) == ("Plan", 1, "Z")
+    assert "Einträge (z. B. in Zeile 4), aber keine Überschrift" in error.message
+
+
+def test_a_merged_title_above_the_headings_is_no_problem(make: Factories) -> None:
+    def title(book: Workbook) -> None:
+        sheet = book["Plan"]
+        sheet.insert_rows(1, 2)
+        sheet["A1"] = "Maßnahmenübersicht Handlungskonzept Integration"
+        sheet.merge_cells("A1:F1")
+
+    check = checked(workbook(edit=title))
+    assert check.errors == [], [str(p) for p in check.errors]
+
+
+def test_two_columns_meaning_the_same_are_named_both(make: Factories) -> None:
+    error = only_error(checked(workbook(edit=_two_descriptions)))
+    assert "Die Spalten C („Beschreibung“) und Z („Erläuterung“) meinen beide" in error.message
+
+
+def _two_descriptions(book: Workbook) -> None:
+    book["Plan"]["Z1"] = "Erläuterung"
+
+
+def test_a_sheet_named_otherwise_that_holds_plan_rows_is_an_error(make: Factories) -> None:
+    def renamed(book: Workbook) -> None:
+        copy = book.copy_worksheet(book["Plan"])
+        copy.title = "Maßnahmen 2026"
+
+    errors = [p for p in checked(workbook(edit=renamed)).errors if p.sheet == "Maßnahmen 2026"]
+    assert len(errors) == 1
+    assert "hat Spalten wie das Blatt „Plan“" in errors[0].message
+    assert "Bitte benennen Sie es in „Plan“ um" in errors[0].message
+
+
+def test_other_extra_sheets_are_only_a_hint(make: Factories) -> None:
+    def notes(book: Workbook) -> None:
+        book.create_sheet("Notizen")["A1"] = "Telefonliste der Träger"
+
+    check = checked(workbook(edit=notes))
+    assert check.errors == []
+    assert [p.sheet for p in check.warnings] == ["Notizen"]
+
+
+def test_one_known_heading_is_enough_to_name_the_unknown_ones(make: Factories) -> None:
+    def headings(book: Workbook) -> None:
+        sheet = book["Plan"]
+        for cell in sheet[1]:
+            cell.value = None
+        sheet["A1"], sheet["B1"], sheet["C1"] = "Lfd. Nr.", "Maßnahmentitel", "Verantw./Zust."
+
+    errors = [p for p in checked(workbook(edit=headings)).errors if p.sheet == "Plan"]
+    messages = " ".join(p.message for p in errors)
+    assert "„Lfd. Nr.“ kennt hki nicht" in messages
+    assert "„Verantw./Zust.“ kennt hki nicht" in messages
+    assert "keine Spaltenüberschriften" not in messages
+
+
+@pytest.mark.parametrize(("written", "value"), [(0.35, 35), ("35 %", 35), ("35%", 35)])
+def test_percentages_count_in_percent(make: Factories, written: Any, value: int) -> None:
+    def percent(book: Workbook) -> None:
+        book["Plan"]["P5"] = written  # Zielwert
+        book["Plan"]["P5"].number_format = "0%"
+        book["Sachstände"]["F2"] = written
+        book["Sachstände"]["F2"].number_format = "0%"
+
+    check = checked(workbook(edit=percent))
+    assert check.errors == [], [str(p) for p in check.errors]
+    node = next(n for n in check.nodes if n.number == "1.1.2")
+    assert node.indicators[0].values["target_value"] == value
+    assert check.answers[0].progress == value
+
+
+@pytest.mark.parametrize("written", ["12.500,-", "€ 12.500", "EUR 12.500", "12 500"])
+def test_more_ways_to_write_euros(make: Factories, written: str) -> None:
+    check = checked(workbook(edit=lambda b: b["Plan"].__setitem__("K5", written)))
+    assert check.errors == []
+    assert next(n for n in check.nodes if n.number == "1.1.2").values["budget_eur"] == 12500
+
+
+def test_a_comma_between_names_gets_a_hint(make: Factories) -> None:
+    def commas(book: Workbook) -> None:
+        book["Plan"]["E4"] = "VHS, Kita-Verband"
+        book["Plan"]["F4"] = "Kinder, Jugendliche"
+
+    check = checked(workbook(edit=commas))
+    error = only_error(check)
+    assert "„VHS, Kita-Verband“ gibt es in hki nicht" in error.message
+    assert "bitte mit Semikolon (;) trennen" in error.message
+    hint = next(p for p in check.warnings if p.column == "F")
+    assert "Zielgruppe „Kinder, Jugendliche“ wird neu angelegt" in hint.message

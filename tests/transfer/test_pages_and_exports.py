@@ -264,6 +264,10 @@ def test_export_file_names_say_what_and_when(client: FlaskClient, auth: Auth,
         response = client.get(url)
         assert response.status_code == 200, url
         assert response.headers["Content-Disposition"] == f'attachment; filename="{name}"'
+    plan.title = "HKI Musterstadt 2026–2030"  # no "hki-hki-…"
+    make.commit()
+    assert client.get(f"/plaene/{plan.id}/export.xlsx").headers["Content-Disposition"] == (
+        f'attachment; filename="hki-musterstadt-2026-2030-plan-{today}.xlsx"')
 
 
 #: LibreOffice's text import as a German user meets it: semicolon, UTF-8, language German,
