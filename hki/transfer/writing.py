@@ -11,6 +11,7 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -145,11 +146,16 @@ def to_xlsx(tables: Sequence[Table]) -> bytes:
 
 
 def _format_columns(sheet: Any, table: Table) -> None:
-    """Column formats (for rows yet to be typed) and the same formats on written cells."""
-    first = 2 if table.has_header else 1
+    """Column formats (for rows yet to be typed) and the same formats on written cells.
+
+    Cells of one column share a handful of styles; each is built once and its style
+    record copied to the other cells (openpyxl hashes a style on every assignment, which
+    took seconds for a plan of thousands of measures).
+    """
+    formats: list[str | None] = []
+    wraps: list[bool] = []
     for index, (_header, width) in enumerate(table.headers):
-        letter = get_column_letter(index + 1)
-        dimension = sheet.column_dimensions[letter]
+        dimension = sheet.column_dimensions[get_column_letter(index + 1)]
         dimension.width = width
         number_format = ("@" if index in table.text_columns else
                          MONEY_FORMAT if index in table.money_columns else
@@ -159,17 +165,27 @@ def _format_columns(sheet: Any, table: Table) -> None:
             dimension.number_format = number_format
         if wrap:
             dimension.alignment = Alignment(wrap_text=True, vertical="top")
-        for (cell,) in sheet.iter_rows(min_row=first, min_col=index + 1, max_col=index + 1):
-            if isinstance(cell.value, datetime):
-                cell.number_format = MOMENT_FORMAT
-            elif isinstance(cell.value, date):
-                cell.number_format = DATE_FORMAT
-            elif number_format:  # also empty cells, else their General beats the column
-                cell.number_format = number_format
+        formats.append(number_format)
+        wraps.append(wrap)
+    styles: dict[tuple[int, str | None, bool], Any] = {}
+    for row in sheet.iter_rows(min_row=2 if table.has_header else 1, max_col=len(formats)):
+        for index, cell in enumerate(row):
+            value = cell.value
+            if value is None and formats[index] is None:
+                continue  # not written at all: the column's style applies
+            number_format = (MOMENT_FORMAT if isinstance(value, datetime) else
+                             DATE_FORMAT if isinstance(value, date) else formats[index])
+            wrapped = wraps[index] or (isinstance(value, str) and "\n" in value)
+            key = (index, number_format, wrapped)
+            if key in styles:
+                cell._style = copy(styles[key])
+            else:
+                if number_format:  # also empty cells, else their General beats the column
+                    cell.number_format = number_format
+                cell.alignment = Alignment(wrap_text=wrapped, vertical="top")
+                styles[key] = copy(cell._style)
             if cell.data_type == "f":  # text that starts like a formula stays text
                 cell.data_type = "s"
-            wrapped = wrap or (isinstance(cell.value, str) and "\n" in cell.value)
-            cell.alignment = Alignment(wrap_text=wrapped, vertical="top")
 
 
 #: Points per line of text in the default font, and the most a row may be (Excel's limit).
