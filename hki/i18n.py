@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -41,6 +42,27 @@ def zahl(value: float | int | None) -> str:
 def zahl1(value: float | None) -> str:
     """Format a share or average with one decimal (12,5); empty for none."""
     return "" if value is None else str(format_decimal(round(value, 1), format="#,##0.0"))
+
+
+_GERMAN_DAY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_day(text: str | None) -> date | None:
+    """A day as people and browsers give it: TT.MM.JJJJ (also T.M.JJJJ) or JJJJ-MM-TT.
+
+    ``None`` for anything else, including impossible days (31.02.2026): the caller says
+    what is wrong in its own words.
+    """
+    written = (text or "").strip()
+    try:
+        if match := _GERMAN_DAY.match(written):
+            return date(int(match[3]), int(match[2]), int(match[1]))
+        if match := _ISO_DAY.match(written):
+            return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+    return None
 
 
 def local_zone() -> ZoneInfo:

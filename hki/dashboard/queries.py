@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 
 from hki.dashboard import search
 from hki.db import utcnow
-from hki.i18n import local_zone
+from hki.i18n import local_zone, parse_day
 from hki.reports.data import IMPLEMENTED, MeasureEntry, ReportData, Tally, gather, tally
 from hki.vocab import Priority, Status
 
@@ -121,9 +121,8 @@ def parse(args: Mapping[str, Any], getlist: Callable[[str], list[str]]) -> Parse
 
     stand: date | None = None
     if text("stand"):
-        try:
-            stand = date.fromisoformat(text("stand"))
-        except ValueError:
+        stand = parse_day(text("stand"))
+        if stand is None:
             errors.append(str(_l("„Stand am“ ist kein Datum (TT.MM.JJJJ). Es wird der "
                                  "heutige Stand gezeigt.")))
     statuses = tuple(s for s in getlist("status") if s in {*Status, WITHOUT})
@@ -148,11 +147,10 @@ def parse(args: Mapping[str, Any], getlist: Callable[[str], list[str]]) -> Parse
             span[name] = ""
     since = text("seit", 10)
     if since:
-        try:
-            date.fromisoformat(since)
-        except ValueError:
-            errors.append(str(_l("„Sachstand seit“ ist kein Datum.")))
-            since = ""
+        day = parse_day(since)
+        if day is None:
+            errors.append(str(_l("„Sachstand seit“ ist kein Datum (TT.MM.JJJJ).")))
+        since = day.isoformat() if day else ""
     sort = text("sort") if text("sort") in SORTS else "nummer"
     filters = Filters(
         feld=text("feld", 20), ziel=text("ziel", 20), federfuehrung=text("federfuehrung"),

@@ -23,14 +23,48 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from hki.extensions import db
+from hki.i18n import parse_day
 from hki.plan.models import TITLE_LENGTH, Field, Goal, Measure, Organisation
 from hki.vocab import PlanState, Priority
 
 NUMBER_PATTERN = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3}){0,2}$")
 TEXT_MAX = 5000
+
+
+class DayField(DateField):
+    """A date field that takes what people type (TT.MM.JJJJ) and the browser's date input.
+
+    Rendered as ``<input type="date">`` with an ISO value; a browser without a date picker
+    (or a person typing into it) sends 31.12.2026, which WTForms' own field refuses.
+    """
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+        super().__init__(label, validators, format="%Y-%m-%d", **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read TT.MM.JJJJ or JJJJ-MM-TT; anything else is one German message."""
+        if not valuelist:
+            return
+        written = " ".join(str(v) for v in valuelist).strip()
+        self.data = parse_day(written) if written else None
+        if written and self.data is None:
+            raise ValueError(_l("„%(value)s“ ist kein gültiges Datum. Bitte schreiben Sie "
+                                "TT.MM.JJJJ, z. B. 31.12.2026.", value=written[:20]))
+
+    def pre_validate(self, form: Any) -> None:
+        """A date that could not be read needs no second message ("fehlt")."""
+        if self.process_errors:
+            raise StopValidation()
 
 
 def _required(what: str) -> DataRequired:
@@ -175,9 +209,9 @@ class MeasureForm(_NumberedForm):
     target_groups = StringField(_l("Zielgruppen"), validators=[Length(max=1000)],
                                 description=_l("Mehrere durch Komma trennen, z. B. "
                                                "Neuzugewanderte, Eltern"))
-    start_date = DateField(_l("Beginn"), validators=[
+    start_date = DayField(_l("Beginn"), validators=[
         DataRequired(_l("Bitte geben Sie ein gültiges Datum für den Beginn ein."))])
-    end_date = DateField(_l("Ende"), validators=[Optional()],
+    end_date = DayField(_l("Ende"), validators=[Optional()],
                          description=_l("Leer lassen, wenn die Maßnahme fortlaufend ist."))
     priority = SelectField(_l("Priorität"), choices=[(p.value, p.label) for p in Priority],
                            validate_choice=True)
@@ -232,9 +266,9 @@ class IndicatorForm(VersionedForm):
     unit = StringField(_l("Einheit"), validators=[Length(max=100)],
                        description=_l("z. B. Anzahl, Prozent, Teilnehmende"))
     baseline_value = GermanFloatField(_l("Ausgangswert"), validators=[Optional()])
-    baseline_date = DateField(_l("Ausgangswert vom"), validators=[Optional()])
+    baseline_date = DayField(_l("Ausgangswert vom"), validators=[Optional()])
     target_value = GermanFloatField(_l("Zielwert"), validators=[Optional()])
-    target_date = DateField(_l("Zielwert bis"), validators=[Optional()])
+    target_date = DayField(_l("Zielwert bis"), validators=[Optional()])
     data_source = StringField(_l("Datenquelle"), validators=[Length(max=300)],
                               description=_l("z. B. Integrationsmonitoring Niedersachsen"))
 
@@ -275,13 +309,13 @@ class PlanForm(VersionedForm):
     owner_unit = StringField(_l("Herausgeber (Koordinierungsstelle)"),
                              validators=[Length(max=300)])
     description = _text_field(_l("Beschreibung"))
-    valid_from = DateField(_l("Laufzeit von"), validators=[
+    valid_from = DayField(_l("Laufzeit von"), validators=[
         DataRequired(_l("Bitte geben Sie ein gültiges Datum ein.")), plausible_day])
-    valid_to = DateField(_l("Laufzeit bis"), validators=[
+    valid_to = DayField(_l("Laufzeit bis"), validators=[
         DataRequired(_l("Bitte geben Sie ein gültiges Datum ein.")), plausible_day])
     state = SelectField(_l("Stand des Plans"), choices=[(s.value, s.label) for s in PlanState],
                         validate_choice=True)
-    adopted_on = DateField(_l("Beschlossen am"), validators=[Optional(), plausible_day])
+    adopted_on = DayField(_l("Beschlossen am"), validators=[Optional(), plausible_day])
     adoption_paper_ref = StringField(_l("Vorlagennummer des Beschlusses"),
                                      validators=[Length(max=100)])
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from hki.auth.models import User
 from hki.db import utcnow
 from hki.extensions import db
-from hki.i18n import datum, local_today
+from hki.i18n import datum, local_today, parse_day
 from hki.plan.models import Plan
 from hki.reports import jobs
 from hki.reports.data import NoSuchPlanError, ReportData, gather
@@ -27,13 +27,13 @@ bp = Blueprint("reports", __name__)
 
 
 def _day(raw: str | None) -> date | None:
-    """A date as JJJJ-MM-TT; anything else is a 400 with a German message."""
-    if not raw:
+    """A date as JJJJ-MM-TT or TT.MM.JJJJ; anything else is a 400 with a German message."""
+    if not raw or not raw.strip():
         return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
+    found = parse_day(raw)
+    if found is None:
         abort(400)
+    return found
 
 
 @bp.get("/plaene/<int:plan_id>/bericht")

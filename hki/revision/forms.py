@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from hki.plan.forms import TEXT_MAX, check_period, plausible_day
+from hki.plan.forms import TEXT_MAX, DayField, check_period, plausible_day
 from hki.plan.models import TITLE_LENGTH
 
 
@@ -17,9 +17,9 @@ class RevisionForm(FlaskForm):
     title = StringField(_l("Titel des neuen Plans"), validators=[
         DataRequired(_l("Bitte geben Sie einen Titel ein.")),
         Length(max=TITLE_LENGTH, message=_l("Der Titel ist zu lang."))])
-    valid_from = DateField(_l("Laufzeit von"), validators=[
+    valid_from = DayField(_l("Laufzeit von"), validators=[
         DataRequired(_l("Bitte geben Sie ein gültiges Datum ein.")), plausible_day])
-    valid_to = DateField(_l("Laufzeit bis"), validators=[
+    valid_to = DayField(_l("Laufzeit bis"), validators=[
         DataRequired(_l("Bitte geben Sie ein gültiges Datum ein.")), plausible_day])
     description = TextAreaField(_l("Beschreibung"), validators=[Length(max=TEXT_MAX)])
     structure = TextAreaField(_l("Gliederung: Handlungsfelder und Ziele"), validators=[
@@ -33,7 +33,7 @@ class RevisionForm(FlaskForm):
 class AdoptionForm(FlaskForm):
     """The council's decision on the new plan."""
 
-    adopted_on = DateField(_l("Beschlossen am"), validators=[
+    adopted_on = DayField(_l("Beschlossen am"), validators=[
         DataRequired(_l("Bitte geben Sie das Datum des Ratsbeschlusses ein.")), plausible_day])
     adoption_paper_ref = StringField(_l("Vorlagennummer des Beschlusses"), validators=[
         DataRequired(_l("Bitte geben Sie die Nummer der Beschlussvorlage ein.")),

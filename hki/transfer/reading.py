@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from hki.i18n import parse_day
 from hki.plan.forms import parse_german_float
 from hki.transfer.sheets import Sheet, column_key, columns_named, header_key
 
@@ -440,9 +441,7 @@ def text(cell: Cell | None, limit: int) -> str:
     return result
 
 
-_DAY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _MONTH = re.compile(r"^(\d{1,2})[./](\d{4})$")
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
 def day(cell: Cell | None, *, month_end: bool = False) -> date | None:
@@ -471,11 +470,9 @@ def day(cell: Cell | None, *, month_end: bool = False) -> date | None:
 
 def _written_day(written: str, month_end: bool) -> date | None:
     """TT.MM.JJJJ, JJJJ-MM-TT or MM.JJJJ; ``None`` if it is none of them."""
+    if found := parse_day(written):
+        return found
     try:
-        if match := _DAY.match(written):
-            return date(int(match[3]), int(match[2]), int(match[1]))
-        if match := _ISO.match(written):
-            return date(int(match[1]), int(match[2]), int(match[3]))
         if match := _MONTH.match(written):
             first = date(int(match[2]), int(match[1]), 1)
             if not month_end:

@@ -20,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from hki.i18n import datum, local_today
-from hki.plan.forms import GermanFloatField
+from hki.plan.forms import DayField, GermanFloatField
 from hki.plan.models import Indicator
 from hki.updates.rules import check_update
 from hki.updates.services import Measurement
@@ -40,7 +40,7 @@ def check_in_period(day: date | None, period: tuple[date, date] | None) -> None:
 class UpdateForm(FlaskForm):
     """Date described, status, progress and note; the status rules come from ``rules``."""
 
-    as_of = DateField(
+    as_of = DayField(
         _l("Stand vom (Datum, das der Sachstand beschreibt)"), default=local_today,
         validators=[DataRequired(_l("Bitte geben Sie ein gültiges Datum ein (TT.MM.JJJJ)."))],
     )
@@ -87,8 +87,8 @@ class UpdateForm(FlaskForm):
         check_in_period(field.data, self._period)
 
 
-def _date_field(label: Any) -> DateField:
-    return DateField(label, validators=[
+def _date_field(label: Any) -> DayField:
+    return DayField(label, validators=[
         DataRequired(_l("Bitte geben Sie ein gültiges Datum ein (TT.MM.JJJJ)."))])
 
 
@@ -129,7 +129,7 @@ class IndicatorValueForm(Form):
     """A new value of one indicator, given with the update (all optional)."""
 
     value = GermanFloatField(_l("Neuer Wert"), validators=[Optional()])
-    as_of = DateField(_l("gemessen am"), validators=[Optional()])
+    as_of = DayField(_l("gemessen am"), validators=[Optional()])
     source = StringField(_l("Quelle"), validators=[
         Length(max=300, message=_l("Die Quelle ist zu lang (höchstens 300 Zeichen)."))])
 
@@ -163,7 +163,7 @@ def update_form(indicators: list[Indicator]) -> type[UpdateForm]:
 class BulkForm(FlaskForm):
     """The date all entered answers describe (plus the CSRF token)."""
 
-    as_of = DateField(_l("Stand vom (für alle Zeilen)"), validators=[
+    as_of = DayField(_l("Stand vom (für alle Zeilen)"), validators=[
         DataRequired(_l("Bitte geben Sie ein gültiges Datum ein (TT.MM.JJJJ)."))])
 
     def __init__(self, *args: Any, period: tuple[date, date], **kwargs: Any) -> None:
