@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeGuard, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar, cast
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -35,7 +35,10 @@ from limits import parse
 from hki.auth.models import User
 from hki.extensions import limiter
 from hki.plan.models import Measure, Plan
-from hki.vocab import PlanState, Role
+from hki.vocab import Decision, PlanState, Role
+
+if TYPE_CHECKING:
+    from hki.updates.models import StatusUpdate
 
 
 class Action(StrEnum):
@@ -83,6 +86,25 @@ def can(user: Any, action: Action, target: object | None = None) -> bool:
             and target.lead_organisation_id == user.organisation_id
         )
     return True
+
+
+def sees_update(user: Any, update: StatusUpdate) -> bool:
+    """Who sees which status update, with its review comment: one rule for every page.
+
+    An accepted update is part of the record: everyone who may view sees it. A draft –
+    waiting for review, or returned with the coordination's comment – is internal: the
+    coordination sees all of them, an office those of the measures its organisation leads
+    (its own drafts and the comments addressed to it), council readers none.
+    """
+    if not can(user, Action.VIEW):
+        return False
+    review = update.review
+    if review is not None and review.decision is Decision.ACCEPTED:
+        return True
+    if can(user, Action.REVIEW_UPDATES):
+        return True
+    return (user.role is Role.OFFICE and user.organisation_id is not None
+            and update.measure.lead_organisation_id == user.organisation_id)
 
 
 #: Actions that change a plan or its measures; refused once the plan is closed.

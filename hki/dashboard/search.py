@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, UOWTransaction
 from hki.dashboard.models import MeasureSearch
 from hki.extensions import db
 from hki.plan.models import Field, Goal, Measure
-from hki.updates.models import StatusUpdate
+from hki.updates.models import StatusUpdate, UpdateReview
+from hki.vocab import Decision
 
 #: SQLite's FTS5 index over ``measure_search`` (created by migration 8, SQLite only).
 FTS_TABLE = "measure_search_fts"
@@ -61,9 +62,13 @@ def refresh(connection: Connection, measure_ids: Iterable[int]) -> None:
         connection.execute(select(Measure.id).where(Measure.id.in_(ids))
                            .order_by(Measure.id).with_for_update(key_share=True))
     notes: dict[int, list[str]] = {}
+    # Only accepted updates: a draft is internal (hki.security.sees_update), and a word
+    # that only a draft contains must not lead a reader to its measure.
     for measure_id, note in connection.execute(
             select(StatusUpdate.measure_id, StatusUpdate.note)
-            .where(StatusUpdate.measure_id.in_(ids), StatusUpdate.note != "")
+            .join(UpdateReview, UpdateReview.update_id == StatusUpdate.id)
+            .where(StatusUpdate.measure_id.in_(ids), StatusUpdate.note != "",
+                   UpdateReview.decision == Decision.ACCEPTED)
             .order_by(StatusUpdate.id)):
         notes.setdefault(measure_id, []).append(note)
     rows = [{"measure_id": m.id, "body": fold(" ".join(
@@ -111,5 +116,7 @@ def _refresh_changed(session: Session, flush: UOWTransaction) -> None:
     """Keep documents in step with measures and updates, in the same transaction."""
     ids = {o.id for o in (*session.new, *session.dirty) if isinstance(o, Measure)}
     ids |= {o.measure_id for o in session.new if isinstance(o, StatusUpdate)}
+    ids |= {o.update.measure_id for o in session.new
+            if isinstance(o, UpdateReview) and o.update is not None}
     if ids:
         refresh(session.connection(), ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
+from flask_login import current_user
 
 from hki.auth.queries import AUDIT_FIELDS
 from hki.extensions import db
@@ -10,6 +11,7 @@ from hki.plan import queries
 from hki.plan.chart import indicator_chart
 from hki.plan.history import measure_history
 from hki.revision.services import lineage_of, successor_of
+from hki.security import sees_update
 from hki.updates.queries import current_update, update_history
 
 bp = Blueprint("plan", __name__)
@@ -37,7 +39,7 @@ def measure(measure_id: int) -> str:
     found = queries.measure_detail(measure_id)
     if found is None:
         abort(404)
-    history = update_history(found.id)
+    history = [u for u in update_history(found.id) if sees_update(current_user, u)]
     return render_template("plan/measure.html", m=found, history=history,
                            current=current_update(found.id),
                            changes=measure_history(found), fields=AUDIT_FIELDS,
