@@ -117,6 +117,22 @@ def current_update(measure_id: int) -> StatusUpdate | None:
     return db.session.scalars(stmt).one_or_none()
 
 
+def returned_draft(measure_id: int) -> StatusUpdate | None:
+    """The measure's latest recorded update if the coordination returned it, else ``None``.
+
+    What the office sent back to be reworked: its form opens with it. Anything recorded
+    after it (the resubmission, or anyone's newer update) supersedes it.
+    """
+    latest = db.session.scalars(
+        select(StatusUpdate).where(StatusUpdate.measure_id == measure_id)
+        .options(joinedload(StatusUpdate.review))
+        .order_by(StatusUpdate.recorded_at.desc(), StatusUpdate.id.desc()).limit(1)).first()
+    if latest is None or latest.review is None or latest.review.decision is not \
+            Decision.RETURNED:
+        return None
+    return latest
+
+
 def awaiting_review() -> list[StatusUpdate]:
     """Offices' updates that no coordinator has decided on yet, oldest first."""
     stmt = (

@@ -27,7 +27,7 @@ from hki.updates.queries import (
     current_update,
     current_updates,
     current_updates_of,
-    update_history,
+    returned_draft,
 )
 from hki.updates.reminders import send_reminders
 from hki.vocab import Decision, Status
@@ -66,6 +66,7 @@ def new(measure_id: int) -> ResponseReturnValue:
         abort(404)  # archived measures are history: no new updates
     rnd, corrected = _round_arg(), _corrected_arg(measure)
     current = current_update(measure.id)
+    returned = None if corrected else returned_draft(measure.id)
     indicators = [i for i in measure.indicators if i.archived_at is None]
     previous = current.status if current else None
     # Indicator values count at once, so only those whose updates count at once give them.
@@ -74,11 +75,12 @@ def new(measure_id: int) -> ResponseReturnValue:
         finite=measure.end_date is not None, previous=previous,
         period=(rnd.period_start, rnd.stichtag) if rnd else None)
     if request.method == "GET":
-        start = corrected or current
+        # A returned answer comes back as it was sent, to be completed, not retyped.
+        start = corrected or returned or current
         if start is not None:
             form.status.data, form.progress.data = start.status.value, start.progress
-        if corrected is not None:
-            form.as_of.data, form.note.data = corrected.as_of, corrected.note
+        if corrected is not None or returned is not None:
+            form.as_of.data, form.note.data = start.as_of, start.note  # type: ignore[union-attr]
         elif rnd is not None:
             form.as_of.data = min(rnd.stichtag, local_today())
     if form.validate_on_submit():
@@ -99,9 +101,8 @@ def new(measure_id: int) -> ResponseReturnValue:
             _flash_saved(update)
             return redirect(_after_saving(measure, rnd))
     return render_template("updates/new.html", form=form, m=measure, current=current,
-                           history=update_history(measure.id),
                            indicators=indicators if measuring else [],
-                           rnd=rnd, corrected=corrected)
+                           rnd=rnd, corrected=corrected, returned=returned)
 
 
 def _flash_saved(update: StatusUpdate) -> None:

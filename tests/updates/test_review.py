@@ -79,7 +79,8 @@ def test_returned_update_goes_back_with_comment(
     rnd = make.round(m.goal.field.plan)
     make.commit()
     measure_id, round_id = m.id, rnd.id
-    post(client, measure_id, status="completed", progress="100")
+    post(client, measure_id, status="completed", progress="100",
+         note="Alle 12 Kurse abgeschlossen.", as_of="2024-06-28")
     with app.app_context():
         update_id = db.session.scalars(select(StatusUpdate.id).where(
             StatusUpdate.status == Status.COMPLETED)).one()
@@ -109,7 +110,17 @@ def test_returned_update_goes_back_with_comment(
     assert "Bitte Teilnehmendenzahl ergänzen." in work and "1.1.1" in work
     form = client.get(f"/massnahmen/{measure_id}/sachstand?runde={round_id}").get_data(
         as_text=True)
-    assert "wurde zurückgegeben" in form and "Bitte Teilnehmendenzahl ergänzen." in form
+    assert "zurückgegeben. Hinweis der Koordination:" in form
+    assert "Bitte Teilnehmendenzahl ergänzen." in form
+    # The form holds what the office sent (not "nicht begonnen", 0 %, an empty note) …
+    assert '<option selected value="completed">' in form
+    assert 'value="100"' in form and "Alle 12 Kurse abgeschlossen.</textarea>" in form
+    assert 'value="2024-06-28"' in form
+    # … and the resubmission supersedes the returned draft.
+    post(client, measure_id, f"?runde={round_id}", status="completed", progress="100",
+         note="Alle 12 Kurse abgeschlossen, 143 Teilnehmende.", as_of="2024-06-28")
+    again_form = client.get(f"/massnahmen/{measure_id}/sachstand").get_data(as_text=True)
+    assert "Hinweis der Koordination" not in again_form
 
 
 def test_correction_replaces_the_update_and_keeps_both(
