@@ -123,6 +123,14 @@ class GermanFloatField(FloatField):
         if self.data is None:
             raise ValueError(_l("Bitte geben Sie eine Zahl ein, z. B. 1.250 oder 12,5."))
 
+    def _value(self) -> str:
+        """A number shown in the form as it is typed back: 870, 12,5 (no thousands dot)."""
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if self.data is None:
+            return ""
+        return f"{self.data:.10g}".replace(".", ",")
+
 
 class VersionedForm(FlaskForm):
     """Carries the version of the object the form was filled from."""

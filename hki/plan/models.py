@@ -248,6 +248,10 @@ class IndicatorValue(Audited, Model):
     source: Mapped[str] = mapped_column(String(300), default="")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The status update this value was given with; it counts when that update counts.
+    #: Empty for values entered on their own (they count at once).
+    update_id: Mapped[int | None] = mapped_column(ForeignKey("status_updates.id"), index=True)
 
     indicator: Mapped[Indicator] = relationship(back_populates="values")
     recorded_by: Mapped[User | None] = relationship()
+    update: Mapped[StatusUpdate | None] = relationship(back_populates="values")

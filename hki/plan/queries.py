@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from hki.extensions import db
 from hki.plan.models import Field, Goal, Indicator, Measure, Plan
 from hki.updates.models import StatusUpdate
-from hki.updates.queries import current_updates
+from hki.updates.queries import current_updates, value_counts
 from hki.vocab import Status
 
 
@@ -45,12 +45,16 @@ def measure_detail(measure_id: int) -> Measure | None:
             joinedload(Measure.lead),
             selectinload(Measure.partners),
             selectinload(Measure.target_groups),
+            # Only values that count: a value an office gave with its update waits, like
+            # the update, for the coordination's acceptance.
             selectinload(Measure.indicators.and_(Indicator.archived_at.is_(None))).selectinload(
-                Indicator.values
+                Indicator.values.and_(value_counts())
             ),
         )
     )
-    return db.session.scalars(stmt).unique().one_or_none()
+    # populate_existing: a measure already in the session keeps no unfiltered values.
+    return db.session.scalars(stmt.execution_options(populate_existing=True)
+                              ).unique().one_or_none()
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from hki.plan.history import FieldAsOf, MeasureAsOf, PlanAsOf, plan_as_of
 from hki.plan.models import Field, Goal, Indicator, IndicatorValue, Measure
 from hki.reports.models import Report, ReportState
 from hki.updates.models import StatusUpdate
-from hki.updates.queries import latest_updates
+from hki.updates.queries import latest_updates, value_counts
 from hki.vocab import ReportKind, Status
 
 #: Count as implemented for the Umsetzungsquote (``status.md`` §3).
@@ -157,7 +157,8 @@ def _indicator_values(plan_id: int, day: date, known_at: datetime) -> dict[int, 
                       IndicatorValue.id.desc())).label("rank"))
         .join(Indicator, Indicator.id == IndicatorValue.indicator_id)
         .where(Indicator.measure_id.in_(_all_measure_ids(plan_id)),
-               IndicatorValue.as_of <= day, IndicatorValue.recorded_at <= known_at)
+               IndicatorValue.as_of <= day, IndicatorValue.recorded_at <= known_at,
+               value_counts(known_at))
         .subquery()
     )
     stmt = select(IndicatorValue).join(ranked, ranked.c.id == IndicatorValue.id).where(

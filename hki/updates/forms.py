@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from hki.i18n import datum, local_today
 from hki.plan.forms import DayField, GermanFloatField
-from hki.plan.models import Indicator
+from hki.plan.models import Indicator, IndicatorValue
 from hki.updates.rules import check_update
 from hki.updates.services import Measurement
 from hki.vocab import Status
@@ -156,6 +156,15 @@ def update_form(indicators: list[Indicator]) -> type[UpdateForm]:
                                           strict=False)
                 if row.value.data is not None
             ]
+
+        def fill_values(self, given: list[IndicatorValue]) -> None:
+            """Show values given with an earlier update (returned, or being corrected)."""
+            rows = {i.id: e.form for i, e in zip(indicators, self.values, strict=False)}
+            for value in given:
+                row = rows.get(value.indicator_id)
+                if row is not None:
+                    row.value.data, row.source.data = value.value, value.source
+                    row.as_of.data = value.as_of
 
     return _Form
 

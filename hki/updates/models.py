@@ -14,7 +14,7 @@ from hki.vocab import Decision, Status
 
 if TYPE_CHECKING:
     from hki.auth.models import User
-    from hki.plan.models import Measure, Organisation, Plan
+    from hki.plan.models import IndicatorValue, Measure, Organisation, Plan
 
 
 class StatusUpdate(Audited, Model):
@@ -52,6 +52,9 @@ class StatusUpdate(Audited, Model):
     corrects: Mapped[StatusUpdate | None] = relationship(remote_side=[id])
     #: The coordinator's decision; an update counts only once it is accepted.
     review: Mapped[UpdateReview | None] = relationship(back_populates="update")
+    #: Indicator values given with this update; they count when it counts.
+    values: Mapped[list[IndicatorValue]] = relationship(back_populates="update",
+                                                        order_by="IndicatorValue.id")
 
 
 class UpdateReview(Model):

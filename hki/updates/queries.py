@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from hki.extensions import db
-from hki.plan.models import Field, Goal, Measure
+from hki.plan.models import Field, Goal, IndicatorValue, Measure
 from hki.updates.models import StatusUpdate, UpdateReview
 from hki.vocab import Decision
 
@@ -39,6 +39,16 @@ def counted(known_at: datetime | None = None) -> ColumnElement[bool]:
         correction.corrects_id == StatusUpdate.id, _accepted(correction.id, known_at)
     )
     return and_(_accepted(StatusUpdate.id, known_at), ~corrected)
+
+
+def value_counts(known_at: datetime | None = None) -> ColumnElement[bool]:
+    """The rule for which indicator values count, as known at ``known_at``.
+
+    A value given on its own counts at once; one given with a status update counts when the
+    update counts – accepted, and not replaced by a correction.
+    """
+    return or_(IndicatorValue.update_id.is_(None), exists().where(
+        StatusUpdate.id == IndicatorValue.update_id, counted(known_at)))
 
 
 def latest_updates(
@@ -99,7 +109,8 @@ def update_history(measure_id: int) -> list[StatusUpdate]:
         select(StatusUpdate)
         .where(StatusUpdate.measure_id == measure_id)
         .options(joinedload(StatusUpdate.author),
-                 joinedload(StatusUpdate.review).joinedload(UpdateReview.reviewer))
+                 joinedload(StatusUpdate.review).joinedload(UpdateReview.reviewer),
+                 selectinload(StatusUpdate.values).joinedload(IndicatorValue.indicator))
         .order_by(*RECENCY)
     )
     return list(db.session.scalars(stmt))
@@ -139,7 +150,8 @@ def awaiting_review() -> list[StatusUpdate]:
         select(StatusUpdate)
         .where(~exists().where(UpdateReview.update_id == StatusUpdate.id))
         .options(joinedload(StatusUpdate.author), joinedload(StatusUpdate.measure),
-                 joinedload(StatusUpdate.corrects))
+                 joinedload(StatusUpdate.corrects),
+                 selectinload(StatusUpdate.values).joinedload(IndicatorValue.indicator))
         .order_by(StatusUpdate.recorded_at, StatusUpdate.id)
     )
     return list(db.session.scalars(stmt))

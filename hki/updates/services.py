@@ -53,6 +53,7 @@ def build_update(
 
     An office's update waits for a coordinator's review; the update of someone who may
     review counts at once (its acceptance is built with it, for the same transaction).
+    Indicator values given with it name it and count when it counts.
     Imports build many and flush once; :func:`post_update` builds one and flushes.
 
     :param corrects: an earlier update of the same measure that this one replaces.
@@ -82,7 +83,8 @@ def build_update(
         update.review = UpdateReview(decision=Decision.ACCEPTED, reviewer=author,
                                      decided_at=now)
     values = [IndicatorValue(indicator=m.indicator, value=m.value, as_of=m.as_of,
-                             source=m.source.strip(), recorded_by=author, recorded_at=now)
+                             source=m.source.strip(), recorded_by=author, recorded_at=now,
+                             update=update)
               for m in measurements]
     return update, values
 

@@ -17,7 +17,8 @@ from hki.extensions import db
 from hki.i18n import local_today
 from hki.mail import MailError
 from hki.plan.models import Measure, Plan
-from hki.security import Action, authorize, bounded_int, can, requires
+from hki.plan.queries import measure_detail
+from hki.security import Action, authorize, bounded_int, requires
 from hki.updates import rounds, services
 from hki.updates.bulk import bulk_rows, save_bulk
 from hki.updates.forms import BulkForm, ReturnForm, RoundForm, update_form
@@ -60,18 +61,18 @@ def _corrected_arg(measure: Measure) -> StatusUpdate | None:
 @bp.route("/massnahmen/<int:measure_id>/sachstand", methods=["GET", "POST"])
 def new(measure_id: int) -> ResponseReturnValue:
     """Take a new status update (or a correction) on one measure."""
-    measure = db.get_or_404(Measure, measure_id)
+    # With its indicators and the values that count (the form shows the latest).
+    measure = measure_detail(measure_id) or abort(404)
     authorize(Action.POST_UPDATE, measure)
     if measure.archived_at or measure.goal.archived_at or measure.goal.field.archived_at:
         abort(404)  # archived measures are history: no new updates
     rnd, corrected = _round_arg(), _corrected_arg(measure)
     current = current_update(measure.id)
     returned = None if corrected else returned_draft(measure.id)
-    indicators = [i for i in measure.indicators if i.archived_at is None]
+    indicators = list(measure.indicators)
     previous = current.status if current else None
-    # Indicator values count at once, so only those whose updates count at once give them.
-    measuring = can(_user(), Action.REVIEW_UPDATES)
-    form = update_form(indicators if measuring else [])(
+    # Everyone who reports gives values: they count when the update counts.
+    form = update_form(indicators)(
         finite=measure.end_date is not None, previous=previous,
         period=(rnd.period_start, rnd.stichtag) if rnd else None)
     if request.method == "GET":
@@ -81,6 +82,7 @@ def new(measure_id: int) -> ResponseReturnValue:
             form.status.data, form.progress.data = start.status.value, start.progress
         if corrected is not None or returned is not None:
             form.as_of.data, form.note.data = start.as_of, start.note  # type: ignore[union-attr]
+            form.fill_values(start.values)  # type: ignore[union-attr]
         elif rnd is not None:
             form.as_of.data = min(rnd.stichtag, local_today())
     if form.validate_on_submit():
@@ -101,7 +103,7 @@ def new(measure_id: int) -> ResponseReturnValue:
             _flash_saved(update)
             return redirect(_after_saving(measure, rnd))
     return render_template("updates/new.html", form=form, m=measure, current=current,
-                           indicators=indicators if measuring else [],
+                           indicators=indicators,
                            rnd=rnd, corrected=corrected, returned=returned)
 
 
