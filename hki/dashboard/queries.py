@@ -22,15 +22,13 @@ from flask_babel import lazy_gettext as _l
 from hki.dashboard import search
 from hki.db import utcnow
 from hki.i18n import local_zone, parse_day
-from hki.reports.data import IMPLEMENTED, MeasureEntry, ReportData, Tally, gather, tally
+from hki.reports.data import MeasureEntry, ReportData, Tally, gather, overdue, tally
 from hki.vocab import Priority, Status
 
 #: A search that is a plan number ("2", "2.1", "2.1.3") looks for that number.
 NUMBER = re.compile(r"\d+(\.\d+)*")
 #: The status filter's value for measures without any update.
 WITHOUT = "ohne"
-#: Statuses after which a measure is not "late" however old its end date.
-SETTLED = (*IMPLEMENTED, Status.DISCONTINUED)
 #: Sort keys of the finder (URL value → German label).
 SORTS: dict[str, Any] = {
     "nummer": _l("Nummer"), "titel": _l("Titel"), "status": _l("Umsetzungsstand"),
@@ -215,8 +213,7 @@ def matches(row: Row, f: Filters, stand: date, hits: set[int] | None) -> bool:
         not f.prioritaet or m.priority.value == f.prioritaet,
         not f.bis or m.start_date < months_before(_month(f.bis) or stand, -1),
         not f.von or m.end_date is None or m.end_date >= (_month(f.von) or stand),
-        not f.ueberfaellig or (m.end_date is not None and m.end_date < stand
-                               and (u is None or u.status not in SETTLED)),
+        not f.ueberfaellig or overdue(m, u, stand),
         f.still_monate is None or u is None
         or u.as_of < months_before(stand, f.still_monate),
         not f.seit or (u is not None and u.as_of >= date.fromisoformat(f.seit)),

@@ -10,7 +10,7 @@ council was shown), otherwise as known at K.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select
@@ -28,6 +28,10 @@ from hki.vocab import ReportKind, Status
 IMPLEMENTED = (Status.COMPLETED, Status.ONGOING)
 #: Finite measures whose percentage enters the average of running measures.
 RUNNING = (Status.IN_PROGRESS, Status.DELAYED)
+#: Statuses after which a measure is not "late" however old its end date.
+SETTLED = (*IMPLEMENTED, Status.DISCONTINUED)
+#: Statuses after which no new Sachstand is expected.
+FINISHED = (Status.COMPLETED, Status.DISCONTINUED)
 
 
 class NoSuchPlanError(LookupError):
@@ -60,6 +64,23 @@ class Tally:
     def average_progress(self) -> float | None:
         """Average percentage of finite measures in Umsetzung or verzögert."""
         return self.progress_sum / self.progress_n if self.progress_n else None
+
+
+def overdue(measure: MeasureAsOf, update: StatusUpdate | None, day: date) -> bool:
+    """Past its planned end at ``day`` and not umgesetzt (nor entfallen).
+
+    The one rule for the report's list and the dashboard's figure, so both agree for the
+    same Stichtag and Kenntnisstand.
+    """
+    return (measure.end_date is not None and measure.end_date < day
+            and (update is None or update.status not in SETTLED))
+
+
+def expects_news(entry: MeasureEntry, day: date) -> bool:
+    """Begun by plan at ``day`` and neither completed nor dropped: a Sachstand is due."""
+    update = entry.update
+    return entry.measure.start_date <= day and (update is None or
+                                                 update.status not in FINISHED)
 
 
 def tally(entries: list[MeasureEntry]) -> Tally:
@@ -115,7 +136,12 @@ class Changes:
     newly_delayed: list[MeasureEntry] = field(default_factory=list)
     discontinued: list[MeasureEntry] = field(default_factory=list)
     changed: list[MeasureEntry] = field(default_factory=list)
+    #: Measures whose first Sachstand ever falls into the period ("erstmals berichtet").
+    first: list[MeasureEntry] = field(default_factory=list)
+    #: Running measures without a Sachstand describing a day after the base.
     silent: list[MeasureEntry] = field(default_factory=list)
+    #: How many others have none either: completed, dropped, or not begun by plan.
+    silent_settled: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,6 +156,8 @@ class ReportData:
     changes: Changes | None
     #: Numbers of the measures (of the predecessor plan) that measures here continue.
     origins: dict[int, str] = field(default_factory=dict)
+    #: Measures past their planned end and not umgesetzt (rule: :func:`overdue`).
+    overdue: list[MeasureEntry] = field(default_factory=list)
 
     @property
     def entries(self) -> list[MeasureEntry]:
@@ -221,9 +249,11 @@ def gather(plan_id: int, stichtag: date, known_at: datetime,
     changes = None
     if compare_with is not None:
         changes = _changes(Changes(base=compare_with, base_known_at=base_known_at,
-                                   base_is_report=reported is not None), entries, base_plan)
+                                   base_is_report=reported is not None), entries, base_plan,
+                           stichtag)
     return ReportData(plan=plan, stichtag=stichtag, known_at=known_at, fields=blocks,
-                      total=tally(entries), changes=changes, origins=_origins(entries))
+                      total=tally(entries), changes=changes, origins=_origins(entries),
+                      overdue=[e for e in entries if overdue(e.measure, e.update, stichtag)])
 
 
 def _origins(entries: list[MeasureEntry]) -> dict[int, str]:
@@ -235,17 +265,22 @@ def _origins(entries: list[MeasureEntry]) -> dict[int, str]:
     return {measure_id: number for measure_id, number in rows}
 
 
-def _changes(result: Changes, entries: list[MeasureEntry], base_plan: PlanAsOf | None) -> Changes:
+def _changes(result: Changes, entries: list[MeasureEntry], base_plan: PlanAsOf | None,
+             stichtag: date) -> Changes:
     """Compare each measure's state at the Stichtag with its state at the base."""
     base = result.base
     before_ids = {m.id for m in base_plan.measures()} if base_plan else set()
     now_ids = {e.measure.id for e in entries}
+    silent_settled = 0
     for e in entries:
         u, b = e.update, e.before
         if e.measure.id not in before_ids:
             result.new.append(e)
         if u is None or u.as_of <= base:
-            result.silent.append(e)
+            if expects_news(e, stichtag):
+                result.silent.append(e)
+            else:
+                silent_settled += 1
         if u is None:
             continue
         was = b.status if b else None
@@ -255,9 +290,11 @@ def _changes(result: Changes, entries: list[MeasureEntry], base_plan: PlanAsOf |
             result.newly_delayed.append(e)
         elif u.status is Status.DISCONTINUED and was is not Status.DISCONTINUED:
             result.discontinued.append(e)
-        elif b is not None and (u.status is not b.status or u.progress != b.progress):
+        elif b is None:
+            result.first.append(e)
+        elif u.status is not b.status or u.progress != b.progress:
             result.changed.append(e)
     if base_plan is not None:
         result.dropped.extend(m for m in base_plan.measures() if m.id not in now_ids)
-    return result
+    return replace(result, silent_settled=silent_settled)
 
