@@ -109,12 +109,14 @@ def report_command(plan_id: int, stichtag: datetime, known_at: datetime | None,
                    compare_with: datetime | None, output: str) -> None:
     """Schreibt den Sachstandsbericht als PDF/UA-1 (wie die Oberfläche)."""
     from hki.reports.data import NoSuchPlanError, gather
+    from hki.reports.narrative import draft_narrative
     from hki.reports.render import render_pdf
 
     moment = known_at.replace(tzinfo=local_zone()) if known_at else utcnow()
     try:
         report = gather(plan_id, stichtag.date(), moment,
-                        compare_with=compare_with.date() if compare_with else None)
+                        compare_with=compare_with.date() if compare_with else None,
+                        narrative=draft_narrative(db.session, plan_id, stichtag.date()))
     except NoSuchPlanError:
         _fail(_("Den Plan %(id)d gab es zum Stichtag nicht.", id=plan_id))
     data = render_pdf(report)

@@ -25,6 +25,7 @@ AUDIT_ENTITIES: dict[str, LazyString] = {
     "organisations": _l("Organisationen"),
     "target_groups": _l("Zielgruppen"),
     "users": _l("Benutzerkonten"),
+    "report_texts": _l("Berichtstexte"),
 }
 AUDIT_ACTIONS: dict[str, LazyString] = {
     "create": _l("angelegt"),
@@ -51,6 +52,8 @@ AUDIT_FIELDS: dict[str, LazyString] = {
     "opened_by_id": _l("eröffnet von (Nr.)"), "opened_at": _l("eröffnet am"),
     "closed_at": _l("abgeschlossen am"), "round_id": _l("Abfrage (Nr.)"),
     "effective_at": _l("gilt im Verlauf ab"),
+    "intro": _l("Vorbemerkung"), "assessment": _l("Einschätzung"), "outlook": _l("Ausblick"),
+    "field_notes": _l("Anmerkungen zu Handlungsfeldern"),
 }
 AUDIT_PAGE_SIZE = 50
 

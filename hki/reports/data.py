@@ -20,6 +20,7 @@ from hki.i18n import local_zone
 from hki.plan.history import FieldAsOf, MeasureAsOf, PlanAsOf, plan_as_of
 from hki.plan.models import Field, Goal, Indicator, IndicatorValue, Measure
 from hki.reports.models import Report, ReportState
+from hki.reports.narrative import Narrative
 from hki.updates.models import StatusUpdate
 from hki.updates.queries import latest_updates, value_counts
 from hki.vocab import ReportKind, Status
@@ -158,6 +159,8 @@ class ReportData:
     origins: dict[int, str] = field(default_factory=dict)
     #: Measures past their planned end and not umgesetzt (rule: :func:`overdue`).
     overdue: list[MeasureEntry] = field(default_factory=list)
+    #: The coordination's own words (Vorbemerkung, Einschätzung, Ausblick, per field).
+    narrative: Narrative = field(default_factory=Narrative)
 
     @property
     def entries(self) -> list[MeasureEntry]:
@@ -209,7 +212,8 @@ def base_report_known_at(plan_id: int, base: date, known_at: datetime) -> dateti
 
 
 def gather(plan_id: int, stichtag: date, known_at: datetime,
-           compare_with: date | None = None, tree_at: datetime | None = None) -> ReportData:
+           compare_with: date | None = None, tree_at: datetime | None = None,
+           narrative: Narrative | None = None) -> ReportData:
     """Gather the report for Stichtag ``stichtag`` as known at ``known_at``.
 
     The plan tree is taken as it stood at the end of the Stichtag, or at K if that was
@@ -253,7 +257,8 @@ def gather(plan_id: int, stichtag: date, known_at: datetime,
                            stichtag)
     return ReportData(plan=plan, stichtag=stichtag, known_at=known_at, fields=blocks,
                       total=tally(entries), changes=changes, origins=_origins(entries),
-                      overdue=[e for e in entries if overdue(e.measure, e.update, stichtag)])
+                      overdue=[e for e in entries if overdue(e.measure, e.update, stichtag)],
+                      narrative=narrative or Narrative())
 
 
 def _origins(entries: list[MeasureEntry]) -> dict[int, str]:

@@ -21,6 +21,7 @@ from hki.db import AnySession, utcnow
 from hki.plan.models import Plan
 from hki.reports.data import gather
 from hki.reports.models import Report, ReportState
+from hki.reports.narrative import Narrative, draft_narrative
 from hki.reports.render import pdf_from_html, render_pdf_pages
 from hki.vocab import ReportKind
 
@@ -34,7 +35,8 @@ def _render(report: Report) -> tuple[bytes, int]:
 
         return pdf_from_html(render_final_html(gather_final(report.plan_id, report.known_at)))
     return render_pdf_pages(gather(report.plan_id, report.stichtag, report.known_at,
-                                   compare_with=report.compare_with))
+                                   compare_with=report.compare_with,
+                                   narrative=Narrative.from_json(report.narrative)))
 
 
 def request_final(session: AnySession, plan: Plan, user: User) -> Report:
@@ -48,9 +50,13 @@ def request_final(session: AnySession, plan: Plan, user: User) -> Report:
 
 def request_report(session: AnySession, plan: Plan, user: User, stichtag: date,
                    compare_with: date | None) -> Report:
-    """Queue a report for Stichtag ``stichtag``; its Kenntnisstand is this moment."""
+    """Queue a report for Stichtag ``stichtag``; its Kenntnisstand is this moment.
+
+    It takes a copy of the texts written for this Stichtag: later edits do not change it.
+    """
+    narrative = draft_narrative(session, plan.id, stichtag)
     report = Report(plan=plan, requested_by=user, stichtag=stichtag, known_at=utcnow(),
-                    compare_with=compare_with)
+                    compare_with=compare_with, narrative=narrative.as_json())
     session.add(report)
     session.flush()
     return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import cast
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,10 +16,18 @@ from hki.auth.models import User
 from hki.db import utcnow
 from hki.extensions import db
 from hki.i18n import datum, local_today, parse_day
+from hki.plan.history import plan_as_of
 from hki.plan.models import Plan
 from hki.reports import jobs
-from hki.reports.data import NoSuchPlanError, ReportData, gather
+from hki.reports.data import NoSuchPlanError, ReportData, end_of_day, gather
+from hki.reports.forms import narrative_form
 from hki.reports.models import Report, ReportState
+from hki.reports.narrative import (
+    NarrativeConflictError,
+    draft_narrative,
+    draft_text,
+    save_narrative,
+)
 from hki.reports.render import render_html
 from hki.security import Action, can, requires
 
@@ -46,7 +54,8 @@ def preview(plan_id: int) -> ResponseReturnValue:
     if base is None and "vergleich" not in request.args:
         base = jobs.previous_stichtag(db.session, plan_id, stichtag)
     try:
-        report: ReportData = gather(plan_id, stichtag, utcnow(), compare_with=base)
+        report: ReportData = gather(plan_id, stichtag, utcnow(), compare_with=base,
+                                    narrative=draft_narrative(db.session, plan_id, stichtag))
     except NoSuchPlanError:
         abort(404)
     bar = Markup(
@@ -58,8 +67,42 @@ def preview(plan_id: int) -> ResponseReturnValue:
                             vergleich=base.isoformat() if base else "")),
              _("Als PDF ausgeben"),
              url_for("plan.overview", plan_id=plan_id), _("Zurück zum Plan"))
+    bar += Markup(' · <a href="{}">{}</a>').format(
+        url_for("reports.texts", plan_id=plan_id, stichtag=stichtag.isoformat()),
+        _("Eigene Texte schreiben"))
     return render_html(report, stylesheet=url_for("static", filename="css/report.css"),
                        preview_bar=bar)
+
+
+@bp.route("/plaene/<int:plan_id>/bericht/texte", methods=["GET", "POST"])
+@requires(Action.ISSUE_REPORT)
+def texts(plan_id: int) -> ResponseReturnValue:
+    """The coordination's texts for the report of one Stichtag: write, save, preview."""
+    plan = db.get_or_404(Plan, plan_id)
+    stichtag = _day(request.values.get("stichtag")) or local_today()
+    tree = plan_as_of(plan_id, min(end_of_day(stichtag), utcnow()))
+    if tree is None:
+        abort(404)
+    stored = draft_text(db.session, plan_id, stichtag)
+    form = narrative_form(tree.fields)()
+    if request.method == "GET":
+        form.fill(draft_narrative(db.session, plan_id, stichtag))
+        form.version.data = str(stored.version) if stored else ""
+    elif form.validate_on_submit():
+        try:
+            saved = save_narrative(db.session, plan_id, stichtag, cast(User, current_user),
+                                   form.narrative(), form.loaded_version())
+        except NarrativeConflictError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("Die Texte für den Bericht zum %(day)s sind gespeichert.",
+                    day=datum(stichtag)), "success")
+            return redirect(url_for("reports.texts", plan_id=plan_id,
+                                    stichtag=stichtag.isoformat(), v=saved.version))
+    return render_template("reports/texts.html", plan=plan, stichtag=stichtag, form=form,
+                           stored=stored)
 
 
 @bp.route("/plaene/<int:plan_id>/berichte", methods=["GET", "POST"])

@@ -236,6 +236,12 @@ CASES = [
          (R, F, F, OK, OK)),
     # Draft reports: coordinators and admins (readers get issued reports, not drafts).
     Case("reports.preview", "GET", lambda w: f"/plaene/{w.plan_id}/bericht", (R, F, F, OK, OK)),
+    Case("reports.texts", "GET", lambda w: f"/plaene/{w.plan_id}/bericht/texte",
+         (R, F, F, OK, OK)),
+    # The coordinator saves the texts (redirect); the admin's form, loaded before that
+    # save, meets the coordinator's version: a German message, the input kept (200).
+    Case("reports.texts", "POST", lambda w: f"/plaene/{w.plan_id}/bericht/texte",
+         (R, F, F, R, OK)),
     # Issued reports: everyone reads finished ones; coordinators issue (the first request
     # queues a report and redirects; the second for the same Stichtag asks to confirm).
     Case("reports.index", "GET", lambda w: f"/plaene/{w.plan_id}/berichte", (R, OK, OK, OK, OK)),
