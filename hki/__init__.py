@@ -67,6 +67,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from hki.revision import views as revision_views
     from hki.transfer import views as transfer_views
     from hki.updates import views as update_views
+    from hki.updates.queries import open_review_count
 
     def load_user(session_id: str) -> User | None:
         user_id, _, token = session_id.partition(":")
@@ -79,7 +80,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def permissions() -> dict[str, Any]:
-        return {"can": security.can, "Action": security.Action}
+        # open_review_count is called only where the menu shows Freigabe (one COUNT query).
+        return {"can": security.can, "Action": security.Action,
+                "open_review_count": open_review_count}
 
     for blueprint in (plan_views.bp, edit_views.bp, update_views.bp, report_views.bp,
                       auth_views.bp, dashboard_views.bp, transfer_views.bp, revision_views.bp,

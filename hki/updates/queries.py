@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from hki.extensions import db
 from hki.plan.models import Field, Goal, IndicatorValue, Measure
-from hki.updates.models import StatusUpdate, UpdateReview
+from hki.updates.models import StatusUpdate, UpdateReview, UpdateRound
 from hki.vocab import Decision
 
 #: The one definition of "latest": by the date described, then by when it was recorded
@@ -144,16 +145,49 @@ def returned_draft(measure_id: int) -> StatusUpdate | None:
     return latest
 
 
-def awaiting_review() -> list[StatusUpdate]:
+def _undecided() -> ColumnElement[bool]:
+    return ~exists().where(UpdateReview.update_id == StatusUpdate.id)
+
+
+def open_review_count() -> int:
+    """How many updates wait for a decision (shown in the menu of those who decide)."""
+    return db.session.scalar(select(func.count()).select_from(StatusUpdate)
+                             .where(_undecided())) or 0
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    """Narrowing the Freigabe list to one round, lead office or field of action."""
+
+    #: An update round: the updates of its plan describing a day of its period.
+    round: UpdateRound | None = None
+    organisation_id: int | None = None
+    #: A field of action by id.
+    field_id: int | None = None
+
+
+def awaiting_review(only: ReviewFilter | None = None) -> list[StatusUpdate]:
     """Offices' updates that no coordinator has decided on yet, oldest first."""
+    only = only or ReviewFilter()
     stmt = (
         select(StatusUpdate)
-        .where(~exists().where(UpdateReview.update_id == StatusUpdate.id))
-        .options(joinedload(StatusUpdate.author), joinedload(StatusUpdate.measure),
-                 joinedload(StatusUpdate.corrects),
-                 selectinload(StatusUpdate.values).joinedload(IndicatorValue.indicator))
-        .order_by(StatusUpdate.recorded_at, StatusUpdate.id)
+        .join(StatusUpdate.measure).join(Measure.goal)
+        .where(_undecided())
     )
+    if only.round is not None:
+        stmt = stmt.join(Goal.field).where(
+            Field.plan_id == only.round.plan_id,
+            StatusUpdate.as_of.between(only.round.period_start, only.round.stichtag))
+    if only.organisation_id is not None:
+        stmt = stmt.where(Measure.lead_organisation_id == only.organisation_id)
+    if only.field_id is not None:
+        stmt = stmt.where(Goal.field_id == only.field_id)
+    stmt = stmt.options(
+        joinedload(StatusUpdate.author), joinedload(StatusUpdate.corrects),
+        joinedload(StatusUpdate.measure).options(
+            joinedload(Measure.lead), joinedload(Measure.goal).joinedload(Goal.field)),
+        selectinload(StatusUpdate.values).joinedload(IndicatorValue.indicator),
+    ).order_by(StatusUpdate.recorded_at, StatusUpdate.id)
     return list(db.session.scalars(stmt))
 
 

@@ -134,3 +134,16 @@ def review(
     update.review = UpdateReview(decision=decision, reviewer=reviewer, comment=comment.strip())
     session.flush()
     return update.review
+
+
+def accept_many(session: AnySession, updates: Sequence[StatusUpdate], reviewer: User) -> int:
+    """Accept several updates at once (the Freigabe of a round); how many were accepted.
+
+    Those decided already are skipped; all in the caller's transaction.
+    """
+    accepted = 0
+    for update in updates:
+        if update.review is None:
+            review(session, update, reviewer, Decision.ACCEPTED)
+            accepted += 1
+    return accepted

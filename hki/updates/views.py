@@ -5,11 +5,21 @@ from __future__ import annotations
 from datetime import date
 from typing import cast
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hki.auth.models import User
@@ -18,16 +28,18 @@ from hki.i18n import local_today
 from hki.mail import MailError
 from hki.plan.models import Measure, Plan
 from hki.plan.queries import measure_detail
-from hki.security import Action, authorize, bounded_int, requires
+from hki.security import Action, authorize, bounded_int, is_safe_next, requires
 from hki.updates import rounds, services
 from hki.updates.bulk import bulk_rows, save_bulk
 from hki.updates.forms import BulkForm, ReturnForm, RoundForm, update_form
 from hki.updates.models import StatusUpdate, UpdateRound
 from hki.updates.queries import (
+    ReviewFilter,
     awaiting_review,
     current_update,
     current_updates,
     current_updates_of,
+    open_review_count,
     returned_draft,
 )
 from hki.updates.reminders import send_reminders
@@ -138,14 +150,39 @@ def my_open() -> ResponseReturnValue:
 # --- Review (Freigabe) -----------------------------------------------------------------
 
 
+def _review_filter() -> ReviewFilter:
+    """The Freigabe list's filters from the URL (?runde=, ?fachstelle=, ?feld=)."""
+    round_id = bounded_int(request.args.get("runde"))
+    return ReviewFilter(
+        round=db.session.get(UpdateRound, round_id) if round_id else None,
+        organisation_id=bounded_int(request.args.get("fachstelle")),
+        field_id=bounded_int(request.args.get("feld")))
+
+
 @bp.get("/freigabe")
 @requires(Action.REVIEW_UPDATES)
 def review_list() -> ResponseReturnValue:
-    """Offices' updates waiting for a decision, oldest first."""
-    pending = awaiting_review()
+    """Offices' updates waiting for a decision, oldest first; filtered by round, office, field."""
+    everything = awaiting_review()
+    only = _review_filter()
+    pending = awaiting_review(only) if only != ReviewFilter() else everything
     current = current_updates_of([u.measure_id for u in pending])
-    return render_template("updates/review.html", pending=pending, current=current,
-                           form=ReturnForm())
+    offices = {u.measure.lead.id: u.measure.lead.name for u in everything}
+    fields = {u.measure.goal.field.id: u.measure.goal.field for u in everything}
+    return render_template(
+        "updates/review.html", pending=pending, current=current, form=ReturnForm(),
+        only=only, total=len(everything), rounds=rounds.open_rounds(),
+        offices=sorted(offices.items(), key=lambda o: o[1].casefold()),
+        fields=sorted(fields.values(), key=lambda f: (f.plan_id, f.position, f.number)))
+
+
+def _answer(message: str, ok: bool, anchor: str = "") -> ResponseReturnValue:
+    """A flash and the list again; or, for the page's script, the message as JSON."""
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(ok=ok, message=message, open=open_review_count()), 200 if ok else 409
+    flash(message, "success" if ok else "error")
+    back = request.form.get("zurueck")  # the list as filtered when the button was pressed
+    return redirect((back if is_safe_next(back) else url_for("updates.review_list")) + anchor)
 
 
 @bp.post("/sachstaende/<int:update_id>/entscheiden")
@@ -156,9 +193,9 @@ def decide(update_id: int) -> ResponseReturnValue:
     accept = request.form.get("entscheidung") == "freigeben"
     form = ReturnForm()
     if not accept and not form.validate_on_submit():
-        flash(form.comment.errors[0] if form.comment.errors else
-              _("Bitte schreiben Sie der Fachstelle, was sie ändern soll."), "error")
-        return redirect(url_for("updates.review_list") + f"#sachstand-{update.id}")
+        return _answer(form.comment.errors[0] if form.comment.errors else
+                       _("Bitte schreiben Sie der Fachstelle, was sie ändern soll."), False,
+                       f"#sachstand-{update.id}")
     try:
         services.review(db.session, update, _user(),
                         Decision.ACCEPTED if accept else Decision.RETURNED,
@@ -166,16 +203,37 @@ def decide(update_id: int) -> ResponseReturnValue:
         db.session.flush()
     except services.ReviewError as error:
         db.session.rollback()
-        flash(str(error), "error")
+        return _answer(str(error), False)
     except IntegrityError:  # another coordinator decided at the same moment
         db.session.rollback()
-        flash(_("Über diesen Sachstand wurde bereits entschieden."), "error")
-    else:
-        db.session.commit()
-        flash(_("Sachstand %(number)s freigegeben.", number=update.measure.number) if accept
-              else _("Sachstand %(number)s an die Fachstelle zurückgegeben.",
-                     number=update.measure.number), "success")
-    return redirect(url_for("updates.review_list"))
+        return _answer(_("Über diesen Sachstand wurde bereits entschieden."), False)
+    db.session.commit()
+    return _answer(_("Sachstand %(number)s freigegeben.", number=update.measure.number)
+                   if accept else _("Sachstand %(number)s an die Fachstelle zurückgegeben.",
+                                    number=update.measure.number), True)
+
+
+@bp.post("/freigabe/auswahl")
+@requires(Action.REVIEW_UPDATES)
+def accept_selected() -> ResponseReturnValue:
+    """Accept the ticked updates together (those decided meanwhile are skipped)."""
+    ids = [i for i in (bounded_int(v) for v in request.form.getlist("auswahl")) if i]
+    chosen = db.session.scalars(select(StatusUpdate).where(StatusUpdate.id.in_(ids))).all()
+    if not chosen:
+        return _answer(_("Bitte wählen Sie mindestens einen Sachstand aus."), False)
+    try:
+        accepted = services.accept_many(db.session, chosen, _user())
+        db.session.flush()
+    except services.ReviewError as error:
+        db.session.rollback()
+        return _answer(str(error), False)
+    except IntegrityError:
+        db.session.rollback()
+        return _answer(_("Ein anderer Sachstand der Auswahl wurde gerade entschieden; es wurde "
+                         "nichts gespeichert. Bitte wählen Sie erneut."), False)
+    db.session.commit()
+    return _answer(ngettext("%(num)d Sachstand freigegeben.", "%(num)d Sachstände freigegeben.",
+                            accepted), True)
 
 
 # --- Rounds ----------------------------------------------------------------------------

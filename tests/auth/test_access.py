@@ -219,6 +219,8 @@ CASES = [
     # An empty decision is a return without comment: refused with a message (redirect).
     Case("updates.decide", "POST", lambda w: f"/sachstaende/{w.update_id}/entscheiden",
          (R, F, F, R, R)),
+    # Nothing ticked: a German message and back to the list.
+    Case("updates.accept_selected", "POST", lambda w: "/freigabe/auswahl", (R, F, F, R, R)),
     Case("updates.round_list", "GET", lambda w: f"/plaene/{w.plan_id}/abfragen", (R, F, F, OK, OK)),
     Case("updates.round_new", "GET", lambda w: f"/plaene/{w.plan_id}/abfragen/neu",
          (R, F, F, OK, OK)),
