@@ -9,11 +9,11 @@ from hki.extensions import Model
 
 
 class MeasureSearch(Model):
-    """A measure's searchable text (number, title, description, every note), folded.
+    """A measure's searchable text, folded (see :mod:`hki.dashboard.search`).
 
-    Derived data, rewritten whenever the measure or its updates change; never audited.
-    On SQLite an FTS5 index follows this table by triggers (migration 8); on PostgreSQL
-    the query uses ``to_tsvector('german', body)``.
+    Number, title, description, lead, partners, target groups and the notes of accepted
+    updates. Derived data, rewritten whenever the measure, its updates or a name in it
+    change; never audited. Searched by substring on both backends.
     """
 
     __tablename__ = "measure_search"

@@ -34,6 +34,7 @@ SORTS: dict[str, Any] = {
     "nummer": _l("Nummer"), "titel": _l("Titel"), "status": _l("Umsetzungsstand"),
     "fortschritt": _l("Fortschritt"), "datum": _l("Datum des Sachstands"),
     "federfuehrung": _l("Federführung"), "ende": _l("Ende"),
+    "relevanz": _l("Treffer (bei einem Suchbegriff)"),
 }
 
 
@@ -82,9 +83,10 @@ class Filters:
         """URL parameters of these filters (with ``changes``), only the ones set."""
         filters = replace(self, **changes)
         out: dict[str, Any] = {}
+        default_sort = "relevanz" if filters.q else "nummer"  # as parse() reads it back
         for f in fields(filters):
             value = getattr(filters, f.name)
-            if f.name == "sort" and value == "nummer":
+            if f.name == "sort" and value == default_sort:
                 continue
             if value in ("", (), None, False):
                 continue
@@ -149,7 +151,8 @@ def parse(args: Mapping[str, Any], getlist: Callable[[str], list[str]]) -> Parse
         if day is None:
             errors.append(str(_l("„Sachstand seit“ ist kein Datum (TT.MM.JJJJ).")))
         since = day.isoformat() if day else ""
-    sort = text("sort") if text("sort") in SORTS else "nummer"
+    # With a search term the best hits come first, unless another order was chosen.
+    sort = text("sort") if text("sort") in SORTS else ("relevanz" if text("q") else "nummer")
     filters = Filters(
         feld=text("feld", 20), ziel=text("ziel", 20), federfuehrung=text("federfuehrung"),
         partner=text("partner"), zielgruppe=text("zielgruppe"), status=statuses,
@@ -251,6 +254,14 @@ def select(view: View, f: Filters) -> list[Row]:
     elif f.q:
         hits = search.matching_ids(view.report.plan.id, f.q)
     found = [r for r in view.rows if matches(r, f, view.stand, hits)]
+    if f.sort == "relevanz":
+        def fit(r: Row) -> int:
+            m, u = r.entry.measure, r.entry.update
+            return search.score([m.description, m.lead, *m.partners, *m.target_groups,
+                                 u.note if u else ""], m.title, f.q)
+
+        by_number = sorted(found, key=_sort_key("nummer"))
+        return sorted(by_number, key=fit, reverse=not f.absteigend)
     return sorted(found, key=_sort_key(f.sort), reverse=f.absteigend)
 
 
