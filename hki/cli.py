@@ -18,7 +18,7 @@ from hki.auth.forms import EMAIL_PATTERN
 from hki.db import utcnow
 from hki.demo.seed import seed_demo
 from hki.extensions import db
-from hki.i18n import local_zone
+from hki.i18n import local_today, local_zone
 from hki.plan.models import Organisation
 from hki.security import MIN_PASSWORD_LENGTH
 from hki.vocab import Role
@@ -140,6 +140,21 @@ def worker_command(once: bool, poll: float) -> None:
         work(db.session, poll_seconds=poll, once=once)
     except KeyboardInterrupt:
         click.echo(_("Berichts-Worker beendet."))
+
+
+@hki_group.command("notify")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Als wäre heute dieser Tag (JJJJ-MM-TT); Standard: heute.")
+def notify_command(today: datetime | None) -> None:
+    """Versendet die Mails zu Sachstandsabfragen (Eröffnung, Erinnerungen, Rückgaben)."""
+    from hki.updates.notifications import run
+
+    result = run(db.session, today.date() if today else local_today())
+    click.echo(_("%(sent)d Mail(s) gesendet, %(skipped)d nicht mehr nötig.",
+                 sent=result.sent, skipped=result.skipped))
+    if result.failed:
+        _fail(_("Der Versand ist fehlgeschlagen und wird beim nächsten Lauf wiederholt: "
+                "%(error)s", error=result.error))
 
 
 @hki_group.command("import")

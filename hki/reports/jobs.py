@@ -18,11 +18,13 @@ from sqlalchemy import select, update
 
 from hki.auth.models import User
 from hki.db import AnySession, utcnow
+from hki.i18n import local_today
 from hki.plan.models import Plan
 from hki.reports.data import gather
 from hki.reports.models import Report, ReportState
 from hki.reports.narrative import Narrative, draft_narrative
 from hki.reports.render import pdf_from_html, render_pdf_pages
+from hki.updates import notifications
 from hki.vocab import ReportKind
 
 log = logging.getLogger(__name__)
@@ -130,13 +132,26 @@ def requeue_interrupted(session: AnySession) -> int:
 
 
 def work(session: AnySession, *, poll_seconds: float, once: bool) -> None:
-    """The worker loop: render what is queued, then wait for more."""
+    """The worker loop: render what is queued, send pending mails, then wait for more."""
     requeue_interrupted(session)
     while True:
         done = run_once(session)
         if done is not None:
             log.info("Bericht %s: %s", done.id, done.state.value)
             continue
+        _notify(session)
         if once:
             return
         time.sleep(poll_seconds)
+
+
+def _notify(session: AnySession) -> None:
+    """The mails that follow update rounds (hki.updates.notifications), between reports."""
+    try:
+        result = notifications.run(session, local_today())
+    except Exception:  # a mail problem must never stop the reports
+        session.rollback()
+        log.exception("Benachrichtigungen konnten nicht verarbeitet werden")
+        return
+    if result.sent or result.failed:
+        log.info("Mails: %s gesendet, %s fehlgeschlagen", result.sent, result.failed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
@@ -132,3 +133,43 @@ class Reminder(Model):
     measure_count: Mapped[int]
 
     organisation: Mapped[Organisation] = relationship()
+
+
+class Occasion(StrEnum):
+    """Why hki mails an office (each at most once per person and occasion)."""
+
+    ROUND_OPENED = "round_opened"  # a round asks about the office's measures
+    DUE_SOON = "due_soon"  # the due date is near and measures are still open
+    OVERDUE = "overdue"  # the due date has passed and measures are still open
+    RETURNED = "returned"  # the coordination returned an answer with a comment
+
+
+class Notification(Model):
+    """One mail to one person for one occasion: the outbox.
+
+    Written in the transaction that causes it (opening a round, returning an answer) or by
+    the daily schedule, sent afterwards by ``flask hki notify`` or the worker; the unique
+    constraint makes "at most once per person and occasion" a fact of the database, and a
+    failed send is tried again later (``attempts``, ``last_error``).
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("occasion", "subject", "user_id"),
+                      Index(None, "sent_at", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occasion: Mapped[Occasion] = mapped_column(code_enum(Occasion, "occasion"))
+    #: What it is about: "round:<id>" or "update:<id>".
+    subject: Mapped[str] = mapped_column(String(50))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("update_rounds.id"))
+    update_id: Mapped[int | None] = mapped_column(ForeignKey("status_updates.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Failed sends so far; after MAX_ATTEMPTS the notification is given up.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    user: Mapped[User] = relationship()
+    round: Mapped[UpdateRound | None] = relationship()
+    update: Mapped[StatusUpdate | None] = relationship()

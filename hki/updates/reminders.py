@@ -30,8 +30,8 @@ from hki.i18n import datum
 from hki.mail import compose, send_messages
 from hki.plan.models import Organisation
 from hki.updates.models import Reminder, UpdateRound
+from hki.updates.notifications import login_capable
 from hki.updates.rounds import RoundMeasure, open_by_office, round_measures
-from hki.vocab import Role
 
 #: Path of the page "Meine offenen Maßnahmen", appended to ``HKI_BASE_URL``.
 MY_OPEN_PATH = "/meine-massnahmen"
@@ -73,7 +73,8 @@ class ReminderResult:
             lines.append("Heute bereits erinnert, daher nicht erneut: "
                          f"{', '.join(self.already_reminded)}.")
         if self.without_recipients:
-            lines.append("Keine Mail möglich (kein aktives Konto mit der Rolle Fachstelle): "
+            lines.append("Keine Mail möglich (kein Fachstellen-Konto, mit dem sich jemand "
+                         "anmelden kann): "
                          f"{', '.join(self.without_recipients)}. Bitte ein Konto anlegen "
                          "oder die Organisation direkt ansprechen.")
         if not lines:
@@ -124,17 +125,14 @@ def send_reminders(
 def _recipients(
     organisation_ids: list[int], session: AnySession
 ) -> dict[int | None, list[str]]:
-    """Addresses of the active office users, per organisation (in one query)."""
+    """Addresses of the office accounts that can log in, per organisation (one query).
+
+    An account without a password could not follow the mail's link: its office counts as
+    one without recipients, and the coordinator is told so.
+    """
     result: dict[int | None, list[str]] = defaultdict(list)
-    if not organisation_ids:
-        return result
-    for org_id, email in session.execute(
-        select(User.organisation_id, User.email)
-        .where(User.organisation_id.in_(organisation_ids), User.role == Role.OFFICE,
-               User.is_active)
-        .order_by(User.email)
-    ):
-        result[org_id].append(email)
+    for org_id, users in login_capable(session, organisation_ids).items():
+        result[org_id] = [u.email for u in users]
     return result
 
 

@@ -85,11 +85,14 @@ def open_round(
     session: AnySession, plan: Plan, opened_by: User, *, title: str, period_start: date,
     stichtag: date, due_date: date,
 ) -> UpdateRound:
-    """Open a round; offices see their open measures from now on."""
+    """Open a round; offices see their open measures from now on and get a mail."""
+    from hki.updates.notifications import enqueue_round_opened  # imports this module
+
     rnd = UpdateRound(plan=plan, opened_by=opened_by, title=title.strip(),
                       period_start=period_start, stichtag=stichtag, due_date=due_date)
     session.add(rnd)
     session.flush()
+    enqueue_round_opened(session, rnd)
     return rnd
 
 

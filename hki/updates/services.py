@@ -14,6 +14,7 @@ from hki.db import AnySession, utcnow
 from hki.plan.models import Indicator, IndicatorValue, Measure
 from hki.security import Action, can
 from hki.updates.models import StatusUpdate, UpdateReview
+from hki.updates.notifications import enqueue_returned
 from hki.updates.queries import is_corrected
 from hki.updates.rules import CheckedUpdate, check_update
 from hki.vocab import Decision, PlanState, Status
@@ -133,6 +134,8 @@ def review(
         raise ReviewError(_("Bitte schreiben Sie der Fachstelle, was sie ändern soll."))
     update.review = UpdateReview(decision=decision, reviewer=reviewer, comment=comment.strip())
     session.flush()
+    if decision is Decision.RETURNED:
+        enqueue_returned(session, update)  # the office hears of it by mail
     return update.review
 
 

@@ -33,6 +33,7 @@ from hki.updates import rounds, services
 from hki.updates.bulk import bulk_rows, save_bulk
 from hki.updates.forms import BulkForm, ReturnForm, RoundForm, update_form
 from hki.updates.models import StatusUpdate, UpdateRound
+from hki.updates.notifications import offices_without_login
 from hki.updates.queries import (
     ReviewFilter,
     awaiting_review,
@@ -266,7 +267,8 @@ def round_new(plan_id: int) -> ResponseReturnValue:
         flash(_("Die Abfrage ist eröffnet. Die Fachstellen sehen ihre offenen Maßnahmen "
                 "jetzt unter „Meine offenen Maßnahmen“."), "success")
         return redirect(url_for("updates.round_view", round_id=rnd.id))
-    return render_template("updates/round_new.html", plan=plan, form=form)
+    return render_template("updates/round_new.html", plan=plan, form=form,
+                           unreachable=offices_without_login(db.session, plan.id))
 
 
 @bp.get("/abfragen/<int:round_id>")
@@ -277,6 +279,7 @@ def round_view(round_id: int) -> ResponseReturnValue:
     rows = rounds.round_measures(rnd)
     return render_template(
         "updates/round.html", rnd=rnd, rows=rows, Answer=rounds.Answer,
+        unreachable=offices_without_login(db.session, rnd.plan_id),
         by_office=rounds.completion(sorted(rows, key=rounds.by_office), rounds.by_office),
         by_field=rounds.completion(rows, rounds.by_field),
         total=rounds.completion(rows, lambda r: "")[0] if rows else None,

@@ -20,6 +20,7 @@ from hki.auth.models import User
 from hki.extensions import db
 from hki.mail import MailError
 from hki.plan.models import Measure, Organisation
+from hki.security import hash_password
 from hki.updates.models import Reminder, UpdateRound
 from hki.updates.reminders import send_reminders
 from hki.updates.rounds import open_round
@@ -27,6 +28,7 @@ from hki.vocab import Role
 from tests.factories import Factories
 
 TODAY = date(2024, 7, 10)
+PASSWORD_HASH = hash_password("Erinnerung-2024!")
 
 
 @dataclass
@@ -124,15 +126,21 @@ def scenario(make: Factories) -> Scenario:
     coordinator = make.user(role=Role.COORDINATOR, email="koordination@stadt.example",
                             display_name="Kommunales Integrationsmanagement")
 
-    make.user(role=Role.OFFICE, organisation=jugendamt, email="b.jugend@stadt.example")
-    make.user(role=Role.OFFICE, organisation=jugendamt, email="a.jugend@stadt.example")
+    # Accounts that can log in (a password); the Verein's only ones cannot.
+    can_log_in = {"password_hash": PASSWORD_HASH}
+    make.user(role=Role.OFFICE, organisation=jugendamt, email="b.jugend@stadt.example",
+              **can_log_in)
+    make.user(role=Role.OFFICE, organisation=jugendamt, email="a.jugend@stadt.example",
+              **can_log_in)
     make.user(role=Role.OFFICE, organisation=jugendamt, email="alt@stadt.example",
-              is_active=False)
-    make.user(role=Role.READER, organisation=jugendamt, email="leser@stadt.example")
-    make.user(role=Role.OFFICE, organisation=vhs, email="vhs@stadt.example")
-    make.user(role=Role.OFFICE, organisation=fertig, email="sozial@stadt.example")
+              is_active=False, **can_log_in)
+    make.user(role=Role.READER, organisation=jugendamt, email="leser@stadt.example",
+              **can_log_in)
+    make.user(role=Role.OFFICE, organisation=vhs, email="vhs@stadt.example", **can_log_in)
+    make.user(role=Role.OFFICE, organisation=fertig, email="sozial@stadt.example", **can_log_in)
     make.user(role=Role.OFFICE, organisation=verein, email="ehemals@verein.example",
-              is_active=False)
+              is_active=False, **can_log_in)
+    make.user(role=Role.OFFICE, organisation=verein, email="ohne.passwort@verein.example")
 
     j_open = make.measure(goal, lead=jugendamt, title="Elterncafés")
     j_done = make.measure(goal, lead=jugendamt, title="Sprachmittlerpool")
