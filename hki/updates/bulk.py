@@ -14,11 +14,13 @@ from flask_babel import gettext as _
 
 from hki.auth.models import User
 from hki.db import AnySession
+from hki.plan.forms import parse_german_float
+from hki.plan.models import Indicator
 from hki.updates.forms import NOTE_MAX
 from hki.updates.models import StatusUpdate
 from hki.updates.rounds import RoundMeasure
 from hki.updates.rules import check_update
-from hki.updates.services import post_update
+from hki.updates.services import Measurement, post_update
 from hki.vocab import Status
 
 
@@ -34,6 +36,14 @@ class BulkEntry:
     checked_progress: int | None = None
     #: The measure's status that counts now (the rules depend on it).
     previous: Status | None = None
+    #: Indicator id → the value typed for it (German notation), and the values read.
+    values: dict[int, str] = field(default_factory=dict)
+    measured: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def indicators(self) -> list[Indicator]:
+        """The measure's active indicators: one value input each."""
+        return [i for i in self.row.measure.indicators if i.archived_at is None]
 
     @property
     def chosen(self) -> bool:
@@ -57,8 +67,12 @@ def bulk_rows(
         entry.status = data.get(f"status-{key}", "")
         entry.progress = data.get(f"progress-{key}", "").strip()
         entry.note = data.get(f"note-{key}", "")
+        entry.values = {i.id: data.get(f"value-{i.id}", "").strip() for i in entry.indicators}
         if entry.chosen:
             _check(entry)
+        elif any(entry.values.values()):
+            entry.errors["status"] = _("Ein Indikatorwert braucht einen Sachstand: bitte "
+                                       "wählen Sie den Umsetzungsstand.")
     return entries
 
 
@@ -82,13 +96,25 @@ def _check(entry: BulkEntry) -> None:
                            previous=entry.previous)
     entry.errors.update(checked.errors)
     entry.checked_progress = checked.progress
+    for indicator_id, raw in entry.values.items():
+        if not raw:
+            continue
+        value = parse_german_float(raw)
+        if value is None:
+            entry.errors["values"] = _("„%(value)s“ ist keine Zahl. Bitte schreiben Sie z. B. "
+                                       "1.250 oder 12,5.", value=raw[:20])
+        else:
+            entry.measured[indicator_id] = value
 
 
 def save_bulk(session: AnySession, entries: list[BulkEntry], author: User, as_of: date) -> int:
     """Post every chosen row (all rows already checked); returns how many were saved."""
     chosen = [e for e in entries if e.chosen]
     for entry in chosen:
+        by_id = {i.id: i for i in entry.indicators}
         post_update(session, entry.row.measure, author, as_of=as_of,
                     status=Status(entry.status), progress=entry.checked_progress,
-                    note=entry.note, previous=entry.previous)
+                    note=entry.note, previous=entry.previous,
+                    measurements=[Measurement(by_id[i], value, as_of)
+                                  for i, value in entry.measured.items()])
     return len(chosen)

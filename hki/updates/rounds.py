@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from hki.auth.models import User
 from hki.db import AnySession, utcnow
@@ -135,7 +135,8 @@ def round_measures(rnd: UpdateRound, lead_organisation_id: int | None = None) ->
     ids = ids.where(Measure.id.not_in(finished))
     measures = list(db.session.scalars(
         select(Measure).where(Measure.id.in_(ids))
-        .options(joinedload(Measure.goal).joinedload(Goal.field), joinedload(Measure.lead))
+        .options(joinedload(Measure.goal).joinedload(Goal.field), joinedload(Measure.lead),
+                 selectinload(Measure.indicators))
         .join(Measure.goal).join(Goal.field)
         .order_by(Field.position, Goal.position, Measure.position)
     ))

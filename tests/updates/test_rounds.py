@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from hki.extensions import db
 from hki.i18n import local_today
-from hki.plan.models import Measure, Organisation, Plan
+from hki.plan.models import IndicatorValue, Measure, Organisation, Plan
 from hki.updates import rounds
 from hki.updates.models import StatusUpdate, UpdateReview, UpdateRound
 from hki.vocab import Decision, Role, Status
@@ -234,3 +234,33 @@ def test_round_pages_run_a_fixed_number_of_queries(
         assert queries(page.format(small)) == queries(page.format(big)), page
     auth.login_as(Role.OFFICE, organisation=office)
     assert queries("/meine-massnahmen") <= 12
+
+
+def test_bulk_entry_takes_indicator_values_with_the_answer(
+    app: Flask, client: FlaskClient, auth: Auth, make: Factories
+) -> None:
+    plan, _, _, m = two_office_plan(make)
+    indicator = make.indicator(m[0], name="Teilnehmende", unit="Personen")
+    other = make.indicator(m[1], name="Kurse")
+    rnd = make.round(plan)
+    make.commit()
+    ids, round_id, indicator_id, other_id = [x.id for x in m], rnd.id, indicator.id, other.id
+    auth.login_as(Role.COORDINATOR)
+    page = client.get(f"/abfragen/{round_id}/sammeleingabe").get_data(as_text=True)
+    assert f'name="value-{indicator_id}"' in page and "Teilnehmende (Personen)" in page
+    data = {"as_of": "2024-06-30", f"status-{ids[0]}": "in_progress",
+            f"progress-{ids[0]}": "40", f"value-{indicator_id}": "1.234,5",
+            f"value-{other_id}": "zwölf"}  # a value without a status, and not a number
+    refused = client.post(f"/abfragen/{round_id}/sammeleingabe", data=data)
+    assert "Ein Indikatorwert braucht einen Sachstand" in refused.get_data(as_text=True)
+    data.update({f"status-{ids[1]}": "in_progress", f"progress-{ids[1]}": "10"})
+    refused = client.post(f"/abfragen/{round_id}/sammeleingabe", data=data)
+    assert "„zwölf“ ist keine Zahl" in refused.get_data(as_text=True)
+    data[f"value-{other_id}"] = "3"
+    ok = client.post(f"/abfragen/{round_id}/sammeleingabe", data=data, follow_redirects=True)
+    assert "2 Sachstände gespeichert." in ok.get_data(as_text=True)
+    with app.app_context():
+        values = db.session.scalars(select(IndicatorValue).order_by(IndicatorValue.id)).all()
+        assert [(v.indicator_id, v.value, v.as_of) for v in values] == [
+            (indicator_id, 1234.5, date(2024, 6, 30)), (other_id, 3.0, date(2024, 6, 30))]
+        assert all(v.update_id is not None for v in values)
