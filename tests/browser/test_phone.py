@@ -37,8 +37,14 @@ def test_pages_fit_a_phone_and_keep_chart_text_readable(
             Measure.title.like("%Sprach%"))).first() or db.session.scalars(
             select(Indicator.measure_id)).first()
         plan_id = plan.id
+        vhs = db.session.scalars(select(Organisation).where(
+            Organisation.name.like("VHS%"))).first()
+        assert vhs is not None
+        office_measure = db.session.scalars(select(Measure.id).where(
+            Measure.lead_organisation_id == vhs.id)).first()
         db.session.commit()
     pages = [f"/plaene/{plan_id}/dashboard", f"/plaene/{plan_id}/massnahmen?q=Sprache",
+             f"/plaene/{plan_id}/massnahmen?status=in_progress&sort=titel",  # filters open
              f"/massnahmen/{measure_id}", f"/massnahmen/{measure_id}/sachstand",
              f"/massnahmen/{measure_id}/bearbeiten", "/meine-massnahmen"]
     log_in(browser, live_server, "koordination@demo.hki.invalid")
@@ -55,7 +61,20 @@ def test_pages_fit_a_phone_and_keep_chart_text_readable(
         if width == 390:
             browser.get(f"{live_server}/plaene/{plan_id}/dashboard")
             assert browser.save_screenshot(str(screenshot_dir / "dashboard-390.png"))
+    # The office's own pages, as the VHS colleague sees them on her phone and at her desk.
+    log_in(browser, live_server, "vhs@demo.hki.invalid")
+    for width in (390, 1280):
+        browser.set_window_size(width, 900)
+        for page in ("/meine-massnahmen", f"/massnahmen/{office_measure}/sachstand",
+                     f"/massnahmen/{office_measure}"):
+            browser.get(live_server + page)
+            assert "Anmelden" not in browser.title, page
+            violations = [v["id"] for v in axe(browser)["violations"]]
+            sideways = browser.execute_script(SIDEWAYS)
+            if sideways > 0 or violations:
+                problems[f"office {page} @ {width}"] = (sideways, violations)
     assert problems == {}, problems
+    log_in(browser, live_server, "koordination@demo.hki.invalid")
     # The finder's results start on the first screen of a phone, not below the filters.
     browser.set_window_size(390, 900)
     browser.get(f"{live_server}/plaene/{plan_id}/massnahmen")
