@@ -1,7 +1,7 @@
 """indicator values given with an update
 
 Revision ID: c41d7e9a2f60
-Revises: 8a4f2c9e1b37
+Revises: 5e1c0a7b9d21
 Create Date: 2026-12-02 07:30:00
 
 An indicator value given with a status update names it (indicator_values.update_id), so
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c41d7e9a2f60'
-down_revision = '8a4f2c9e1b37'
+down_revision = '5e1c0a7b9d21'
 branch_labels = None
 depends_on = None
 
