@@ -70,3 +70,6 @@ def test_preview_button_sends_the_dates_typed_in_the_form(
     # A submit button of the form (GET to the preview), not a link fixed at page load.
     assert (f'formaction="/plaene/{plan.id}/bericht" formmethod="get"' in html)
     assert f'href="/plaene/{plan.id}/bericht?stichtag=' not in html
+    # The GET form carries no security token (it would end up in the address and logs).
+    dates_form = html.split('class="report-dates">', 1)[1].split("</form>", 1)[0]
+    assert "csrf_token" not in dates_form

@@ -72,13 +72,29 @@ class Completion:
         return 100 * self.answered // self.total if self.total else 100
 
 
-def default_period_start(session: AnySession, plan: Plan) -> date:
-    """The day after the previous round's Stichtag, or the plan's start."""
+#: Without an earlier round or report, a round asks about this many days back by default.
+FIRST_PERIOD_DAYS = 365
+
+
+def default_period_start(session: AnySession, plan: Plan, today: date) -> date:
+    """The day after the previous round's (or else issued report's) Stichtag.
+
+    Without either – the plan's first round in hki – a year back, not the plan's start:
+    otherwise every Sachstand of years ago would count as an answer and the new round
+    would look answered the moment it opens.
+    """
+    from hki.reports.models import Report, ReportState  # reports import the updates
+
     last = session.scalar(
         select(UpdateRound.stichtag).where(UpdateRound.plan_id == plan.id)
         .order_by(UpdateRound.stichtag.desc()).limit(1)
-    )
-    return last + timedelta(days=1) if last is not None else plan.valid_from
+    ) or session.scalar(
+        select(Report.stichtag).where(Report.plan_id == plan.id,
+                                      Report.state == ReportState.DONE)
+        .order_by(Report.stichtag.desc()).limit(1))
+    if last is not None:
+        return last + timedelta(days=1)
+    return max(plan.valid_from, today - timedelta(days=FIRST_PERIOD_DAYS))
 
 
 def open_round(

@@ -256,7 +256,7 @@ def round_new(plan_id: int) -> ResponseReturnValue:
     authorize(Action.RUN_ROUNDS, plan)
     form = RoundForm()
     if request.method == "GET":
-        form.period_start.data = rounds.default_period_start(db.session, plan)
+        form.period_start.data = rounds.default_period_start(db.session, plan, local_today())
         form.stichtag.data = local_today()
     if form.validate_on_submit():
         rnd = rounds.open_round(

@@ -4,7 +4,9 @@
 (function () {
   "use strict";
   var message = document.getElementById("review-message");
-  var counters = document.querySelectorAll("[data-open-count]");
+  // The menu counts every open decision; the page counts those of its (filtered) list.
+  var overall = document.querySelectorAll("[data-open-count]");
+  var listed = document.querySelectorAll("[data-list-count]");
 
   function say(text, ok) {
     if (!message) { return; }
@@ -14,7 +16,10 @@
   }
 
   function count(open) {
-    counters.forEach(function (el) { el.textContent = String(open); });
+    overall.forEach(function (el) { el.textContent = String(open); });
+    listed.forEach(function (el) {
+      el.textContent = String(Math.max(0, parseInt(el.textContent, 10) - 1));
+    });
   }
 
   document.querySelectorAll("form[data-decide]").forEach(function (form) {
@@ -31,8 +36,14 @@
         return response.json().then(function (data) { return [response.ok, data]; });
       }).then(function (result) {
         var ok = result[0], data = result[1];
-        say(data.message, ok);
-        if (typeof data.open === "number") { count(data.open); }
+        var inline = form.querySelector("[data-decide-error]");
+        if (!ok && inline) {  // where the eyes are: beside the button just pressed
+          inline.hidden = false;
+          inline.textContent = data.message;
+        } else {
+          say(data.message, ok);
+        }
+        if (ok && typeof data.open === "number") { count(data.open); }
         var item = form.closest("[data-review-item]");
         if (ok && item) {
           var next = item.nextElementSibling;

@@ -49,13 +49,16 @@ def test_accept_and_return_without_reload(
         b.find_elements(By.CSS_SELECTOR, "[data-review-item]")) == len(items) - 1)
     assert browser.execute_script("return document.body.dataset.sameDocument") == "ja"
     assert "freigegeben" in browser.find_element(By.ID, "review-message").text
-    assert browser.find_element(By.CSS_SELECTOR, "#review-count [data-open-count]").text == str(
-        waiting - 1)
+    assert browser.find_element(By.CSS_SELECTOR, "#review-count [data-list-count]").text == str(
+        len(items) - 1)  # the list on the page
+    assert browser.find_element(By.CSS_SELECTOR, ".site-nav [data-open-count]").text == str(
+        waiting - 1)  # the menu: all open decisions
     # Returning needs a comment: the message says so and the item stays.
     second = browser.find_elements(By.CSS_SELECTOR, "[data-review-item]")[0]
     second.find_element(By.XPATH, ".//button[normalize-space()='Zurückgeben']").click()
-    WebDriverWait(browser, 10).until(
-        lambda b: "was sie ändern soll" in b.find_element(By.ID, "review-message").text)
+    # The message stands beside the button just pressed, not at the top of a long page.
+    WebDriverWait(browser, 10).until(lambda b: "was sie ändern soll" in second.find_element(
+        By.CSS_SELECTOR, "[data-decide-error]").text)
     assert len(browser.find_elements(By.CSS_SELECTOR, "[data-review-item]")) == len(items) - 1
     assert browser.save_screenshot(str(screenshot_dir / "freigabe.png"))
     with app.app_context():

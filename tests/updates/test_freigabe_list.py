@@ -58,7 +58,7 @@ def test_accept_selected_together_and_twice_stores_once(
     ids = _round_with_answers(make)
     auth.login_as(Role.COORDINATOR)
     html = client.get(f"/freigabe?fachstelle={ids['vhs']}").get_data(as_text=True)
-    chosen = re.findall(r'name="auswahl" value="(\d+)"', html)
+    chosen = re.findall(r'type="checkbox" name="auswahl" value="(\d+)"', html)
     assert len(chosen) == 3
     data = {"auswahl": chosen[:2], "zurueck": f"/freigabe?fachstelle={ids['vhs']}"}
     first = client.post("/freigabe/auswahl", data=data)
@@ -78,7 +78,7 @@ def test_a_decision_answers_the_pages_script_in_json(
     _round_with_answers(make)
     auth.login_as(Role.COORDINATOR)
     html = client.get("/freigabe").get_data(as_text=True)
-    first = re.search(r'name="auswahl" value="(\d+)"', html)
+    first = re.search(r'type="checkbox" name="auswahl" value="(\d+)"', html)
     assert first is not None
     url = f"/sachstaende/{first.group(1)}/entscheiden"
     json_headers = {"Accept": "application/json"}
@@ -88,3 +88,19 @@ def test_a_decision_answers_the_pages_script_in_json(
     twice = client.post(url, data={"entscheidung": "freigeben"}, headers=json_headers)
     assert twice.status_code == 409 and twice.json is not None
     assert twice.json["message"] == "Über diesen Sachstand wurde bereits entschieden."
+
+
+def test_accept_all_of_a_filtered_list_in_one_click(
+    app: Flask, client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    ids = _round_with_answers(make)
+    auth.login_as(Role.COORDINATOR)
+    html = client.get(f"/freigabe?fachstelle={ids['jc']}").get_data(as_text=True)
+    assert "Alle 2 Sachstände dieser Auswahl freigeben" in html
+    all_ids = re.findall(r'type="hidden" name="auswahl" value="(\d+)"', html)
+    after = client.post("/freigabe/auswahl", data={
+        "auswahl": all_ids, "zurueck": f"/freigabe?fachstelle={ids['jc']}"},
+        follow_redirects=True).get_data(as_text=True)
+    assert "2 Sachstände freigegeben." in after
+    assert "In dieser Auswahl wartet kein Sachstand; insgesamt warten 3." in after
+    assert "Es warten keine Sachstände auf Freigabe." not in after

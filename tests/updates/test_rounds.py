@@ -264,3 +264,15 @@ def test_bulk_entry_takes_indicator_values_with_the_answer(
         assert [(v.indicator_id, v.value, v.as_of) for v in values] == [
             (indicator_id, 1234.5, date(2024, 6, 30)), (other_id, 3.0, date(2024, 6, 30))]
         assert all(v.update_id is not None for v in values)
+
+
+def test_a_plans_first_round_asks_about_the_last_year_not_since_the_plans_start(
+    app_ctx: Flask, make: Factories,
+) -> None:
+    plan = make.plan(valid_from=date(2021, 1, 1), valid_to=date(2026, 12, 31))
+    make.commit()
+    today = date(2026, 11, 30)
+    # Otherwise every Sachstand since 2021 would count as an answer to the new round.
+    assert rounds.default_period_start(db.session, plan, today) == date(2025, 11, 30)
+    make.report(plan, stichtag=date(2026, 6, 30))
+    assert rounds.default_period_start(db.session, plan, today) == date(2026, 7, 1)
