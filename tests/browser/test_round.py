@@ -64,10 +64,11 @@ def test_office_answers_three_measures_and_coordinator_sees_them(
         progress.clear()
         progress.send_keys("60")
         browser.find_element(By.ID, "note").send_keys("Kurse laufen, Stand geprüft.")
-        page = browser.find_element(By.TAG_NAME, "html")
+        form_url = browser.current_url
         browser.find_element(By.XPATH, "//button[text()='Speichern und weiter']").click()
-        # The form page itself shows the previous measure's message: wait for the next page.
-        WebDriverWait(browser, 10).until(EC.staleness_of(page))
+        # The form page itself shows the previous measure's message: wait for the next
+        # page (another measure's form, or the list after the last one).
+        WebDriverWait(browser, 10).until(EC.url_changes(form_url))
         WebDriverWait(browser, 10).until(
             EC.presence_of_element_located((By.CSS_SELECTOR, ".flash-success")))
         assert f"Der Sachstand für {number} wurde eingereicht" in browser.find_element(
