@@ -64,8 +64,13 @@ class LabelledEnum(StrEnum):
 
     @property
     def label(self) -> LazyString:
-        """The German word for the code."""
-        return LABELS[self]
+        """The German word for the code.
+
+        Looked up by vocabulary and code: members are strings, so PlanState.CLOSED and
+        Outcome.CLOSED ("closed") are equal and would share one entry of a plain dict –
+        the closed plan was labelled "abschließen".
+        """
+        return LABELS[(type(self), self.value)]
 
 
 class Priority(LabelledEnum):
@@ -115,22 +120,26 @@ class Decision(LabelledEnum):
     RETURNED = "returned"
 
 
-LABELS: dict[LabelledEnum, LazyString] = {
-    Priority.HIGH: _l("hoch"),
-    Priority.MEDIUM: _l("mittel"),
-    Priority.LOW: _l("niedrig"),
-    PlanState.DRAFT: _l("Entwurf"),
-    PlanState.ADOPTED: _l("beschlossen"),
-    PlanState.CLOSED: _l("abgeschlossen"),
-    Role.ADMIN: _l("Administration"),
-    Role.COORDINATOR: _l("Koordination (KMuT)"),
-    Role.OFFICE: _l("Fachstelle"),
-    Role.READER: _l("Lesezugriff"),
-    Outcome.CARRIED_OVER: _l("übernehmen"),
-    Outcome.CLOSED: _l("abschließen"),
-    Outcome.DROPPED: _l("entfallen lassen"),
-    ReportKind.PROGRESS: _l("Sachstandsbericht"),
-    ReportKind.FINAL: _l("Abschlussbericht"),
-    Decision.ACCEPTED: _l("freigegeben"),
-    Decision.RETURNED: _l("zurückgegeben"),
-}
+_WORDS: tuple[tuple[LabelledEnum, LazyString], ...] = (
+    (Priority.HIGH, _l("hoch")),
+    (Priority.MEDIUM, _l("mittel")),
+    (Priority.LOW, _l("niedrig")),
+    (PlanState.DRAFT, _l("Entwurf")),
+    (PlanState.ADOPTED, _l("beschlossen")),
+    (PlanState.CLOSED, _l("abgeschlossen")),
+    (Role.ADMIN, _l("Administration")),
+    (Role.COORDINATOR, _l("Koordination (KMuT)")),
+    (Role.OFFICE, _l("Fachstelle")),
+    (Role.READER, _l("Lesezugriff")),
+    (Outcome.CARRIED_OVER, _l("übernehmen")),
+    (Outcome.CLOSED, _l("abschließen")),
+    (Outcome.DROPPED, _l("entfallen lassen")),
+    (ReportKind.PROGRESS, _l("Sachstandsbericht")),
+    (ReportKind.FINAL, _l("Abschlussbericht")),
+    (Decision.ACCEPTED, _l("freigegeben")),
+    (Decision.RETURNED, _l("zurückgegeben")),
+)
+#: (vocabulary, code) → German word.
+#: (A list of pairs, not a dict: equal codes of two vocabularies would collide as keys.)
+LABELS: dict[tuple[type[LabelledEnum], str], LazyString] = {
+    (type(member), member.value): word for member, word in _WORDS}
