@@ -174,10 +174,15 @@ def check_choices(items: list[Proposal], outline: Outline) -> dict[int, str]:
 
 
 def default_period(old: Plan) -> tuple[date, date]:
-    """From the day after the old plan's end, as many years as it ran (at least one)."""
+    """From the day after the old plan's end, as long as it ran (whole months, at least 12).
+
+    2020-01-01 … 2025-12-31 ran 72 months, so its successor runs 2026-01-01 … 2031-12-31.
+    """
     start = old.valid_to + timedelta(days=1)
-    years = max(old.valid_to.year - old.valid_from.year, 1)
-    end = date(min(start.year + years, 2200), start.month, 1) - timedelta(days=1)
+    months = max((start.year - old.valid_from.year) * 12 + start.month - old.valid_from.month,
+                 12)
+    year, month = divmod(start.month - 1 + months, 12)
+    end = date(min(start.year + year, 2200), month + 1, 1) - timedelta(days=1)
     return start, max(end, start)
 
 

@@ -78,6 +78,9 @@ def test_implausible_dates_are_refused_and_periods_computed_safely(
 ) -> None:
     leap = make.plan(valid_from=date(2023, 3, 1), valid_to=date(2024, 2, 29))
     assert services.default_period(leap) == (date(2024, 3, 1), date(2025, 2, 28))
+    # As long as the old plan ran: six years (2020–2025) give six years (2026–2031).
+    six = make.plan(valid_from=date(2020, 1, 1), valid_to=date(2025, 12, 31))
+    assert services.default_period(six) == (date(2026, 1, 1), date(2031, 12, 31))
     make.commit()
     auth.login_as(Role.COORDINATOR)
     page = client.post(f"/plaene/{leap.id}/bearbeiten", data={

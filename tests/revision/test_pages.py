@@ -40,7 +40,7 @@ def test_wizard_proposes_checks_summarises_and_creates(
     chunk = page.split(f'name="outcome-{done.measure.id}"')[1].split("</select>")[0]
     assert '<option value="closed" selected>abschließen</option>' in chunk
     assert "1 Sprache und Spracherwerb" in page  # the outline to edit
-    assert 'value="Handlungskonzept Integration 2026–2030 – ILLUSTRATIVES Beispiel"' in page
+    assert 'value="Handlungskonzept Integration 2026–2031 – ILLUSTRATIVES Beispiel"' in page
 
     wrong = client.post(f"/plaene/{plan.id}/fortschreibung", data=_form(
         plan, **{f"outcome-{carried.measure.id}": "dropped"}))
