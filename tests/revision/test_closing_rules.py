@@ -117,3 +117,19 @@ def test_abschlussbericht_follows_the_decisions_also_for_later_changes(
     assert jobs.same_stichtag(db.session, plan.id, plan.valid_to) == []
     assert jobs.previous_stichtag(db.session, plan.id, date(2026, 6, 30)) is None
     assert report.kind.label == "Abschlussbericht"
+
+
+def test_a_closed_plan_offers_no_links_that_end_in_kein_zugriff(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    closed = make.plan(state=PlanState.CLOSED)
+    make.measure(make.goal(make.field(closed)))
+    make.commit()
+    auth.login_as(Role.COORDINATOR)
+    rounds_page = client.get(f"/plaene/{closed.id}/abfragen").get_data(as_text=True)
+    assert f"/plaene/{closed.id}/abfragen/neu" not in rounds_page
+    assert "es werden keine Abfragen mehr eröffnet" in rounds_page
+    overview = client.get(f"/plaene/{closed.id}").get_data(as_text=True)
+    assert "abgeschlossen" in overview and "abschließen" not in overview
+    assert f"/plaene/{closed.id}/bearbeiten" not in overview
+    assert client.get(f"/plaene/{closed.id}/abfragen/neu").status_code == 403
