@@ -255,10 +255,12 @@ def select(view: View, f: Filters) -> list[Row]:
         hits = search.matching_ids(view.report.plan.id, f.q)
     found = [r for r in view.rows if matches(r, f, view.stand, hits)]
     if f.sort == "relevanz":
+        wanted = search.terms(f.q)
+
         def fit(r: Row) -> int:
             m, u = r.entry.measure, r.entry.update
             return search.score([m.description, m.lead, *m.partners, *m.target_groups,
-                                 u.note if u else ""], m.title, f.q)
+                                 u.note if u else ""], m.title, wanted)
 
         by_number = sorted(found, key=_sort_key("nummer"))
         return sorted(by_number, key=fit, reverse=not f.absteigend)
