@@ -132,7 +132,7 @@ _WORDS: tuple[tuple[LabelledEnum, LazyString], ...] = (
     (Role.OFFICE, _l("Fachstelle")),
     (Role.READER, _l("Lesezugriff")),
     (Outcome.CARRIED_OVER, _l("übernehmen")),
-    (Outcome.CLOSED, _l("abschließen")),
+    (Outcome.CLOSED, _l("mit dem Plan beenden")),
     (Outcome.DROPPED, _l("entfallen lassen")),
     (ReportKind.PROGRESS, _l("Sachstandsbericht")),
     (ReportKind.FINAL, _l("Abschlussbericht")),

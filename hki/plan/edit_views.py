@@ -55,6 +55,9 @@ def _back(node: Plan | Field | Goal | Measure | Indicator) -> str:
         return url_for("plan.measure", measure_id=node.id)
     anchor = {Field: "feld-", Goal: "ziel-"}.get(type(node))
     plan = _plan_of(node)
+    if isinstance(node, Field | Goal) and plan.state is PlanState.DRAFT \
+            and plan.predecessor_id is not None:  # the outline of a Fortschreibung
+        return url_for("revision.wizard", plan_id=plan.predecessor_id) + "#gliederung"
     suffix = f"#{anchor}{node.number}" if anchor and isinstance(node, Field | Goal) else ""
     return url_for("plan.overview", plan_id=plan.id) + suffix
 

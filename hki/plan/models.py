@@ -143,6 +143,10 @@ class Field(PlanNode, OptimisticLock, Versioned, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    #: In a Fortschreibung: the old plan's field this one continues.
+    origin_id: Mapped[int | None] = mapped_column(ForeignKey("fields.id"), index=True)
+    #: In a Fortschreibung's draft: the field this one was merged into (then archived).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("fields.id"))
 
     plan: Mapped[Plan] = relationship(back_populates="fields")
     goals: Mapped[list[Goal]] = relationship(
@@ -158,6 +162,10 @@ class Goal(PlanNode, OptimisticLock, Versioned, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     field_id: Mapped[int] = mapped_column(ForeignKey("fields.id"), index=True)
+    #: In a Fortschreibung: the old plan's goal this one continues.
+    origin_id: Mapped[int | None] = mapped_column(ForeignKey("goals.id"), index=True)
+    #: In a Fortschreibung's draft: the goal this one was merged into (then archived).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("goals.id"))
 
     field: Mapped[Field] = relationship(back_populates="goals")
     measures: Mapped[list[Measure]] = relationship(

@@ -105,12 +105,16 @@ def archive(session: AnySession, node: Field | Goal | Measure | Indicator) -> No
         session.flush()
 
 
+def next_free(prefix: str, used: list[str]) -> str:
+    """The number after the highest "<prefix>.<k>" in ``used``, e.g. "2.3" + 1 → "2.3.4"."""
+    last = max((int(n.rsplit(".", 1)[1]) for n in used if n.startswith(prefix + ".")
+                and n.rsplit(".", 1)[1].isdigit()), default=0)
+    return f"{prefix}.{last + 1}"
+
+
 def next_number(goal: Goal) -> str:
     """The next free measure number in a goal, e.g. "2.3.4"."""
-    used = [m.number for m in goal.measures if m.archived_at is None]
-    last = max((int(n.rsplit(".", 1)[1]) for n in used if n.startswith(goal.number + ".")
-                and n.rsplit(".", 1)[1].isdigit()), default=0)
-    return f"{goal.number}.{last + 1}"
+    return next_free(goal.number, [m.number for m in goal.measures if m.archived_at is None])
 
 
 def move_measure(session: AnySession, measure: Measure, goal: Goal,

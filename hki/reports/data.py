@@ -179,7 +179,8 @@ def _updates(plan_id: int, day: date, known_at: datetime) -> dict[int, StatusUpd
     return {u.measure_id: u for u in db.session.scalars(stmt)}
 
 
-def _indicator_values(plan_id: int, day: date, known_at: datetime) -> dict[int, IndicatorValue]:
+def latest_indicator_values(plan_id: int, day: date,
+                            known_at: datetime) -> dict[int, IndicatorValue]:
     """Each indicator's latest value up to the Stichtag, as recorded by K (one query)."""
     ranked = (
         select(IndicatorValue.id, func.row_number().over(
@@ -229,7 +230,7 @@ def gather(plan_id: int, stichtag: date, known_at: datetime,
     if plan is None:
         raise NoSuchPlanError(plan_id)
     updates = _updates(plan_id, stichtag, known_at)
-    values = _indicator_values(plan_id, stichtag, known_at)
+    values = latest_indicator_values(plan_id, stichtag, known_at)
     before_updates: dict[int, StatusUpdate] = {}
     base_plan = None
     base_known_at, reported = known_at, None

@@ -1,10 +1,10 @@
-"""Forms of the Fortschreibung: the successor's own data, and the council's adoption."""
+"""Forms of the Fortschreibung: the successor's own data, merging, end dates, adoption."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from hki.plan.forms import TEXT_MAX, DayField, check_period, plausible_day
@@ -12,7 +12,7 @@ from hki.plan.models import TITLE_LENGTH
 
 
 class RevisionForm(FlaskForm):
-    """Title, period and outline of the new plan (the measures' choices come beside it)."""
+    """Title and period of the new plan: the first step, which stores the draft."""
 
     title = StringField(_l("Titel des neuen Plans"), validators=[
         DataRequired(_l("Bitte geben Sie einen Titel ein.")),
@@ -22,12 +22,25 @@ class RevisionForm(FlaskForm):
     valid_to = DayField(_l("Laufzeit bis"), validators=[
         DataRequired(_l("Bitte geben Sie ein gültiges Datum ein.")), plausible_day])
     description = TextAreaField(_l("Beschreibung"), validators=[Length(max=TEXT_MAX)])
-    structure = TextAreaField(_l("Gliederung: Handlungsfelder und Ziele"), validators=[
-        Length(max=50_000)])
 
     def validate_valid_to(self, field: DateField) -> None:
         """The period in order and of a plausible length."""
         check_period(self.valid_from.data, field.data)
+
+
+class MergeForm(FlaskForm):
+    """Merge one field or goal of the draft into another (choices set by the view)."""
+
+    kind = SelectField(choices=[("feld", "feld"), ("ziel", "ziel")])
+    source = SelectField(_l("Zusammenführen"), coerce=int, validate_choice=False)
+    into = SelectField(_l("mit"), coerce=int, validate_choice=False)
+
+
+class EndDateForm(FlaskForm):
+    """One new end for all carried-over measures that end before the new plan starts."""
+
+    end_date = DayField(_l("Neues Ende"), validators=[
+        DataRequired(_l("Bitte geben Sie ein gültiges Datum ein.")), plausible_day])
 
 
 class AdoptionForm(FlaskForm):

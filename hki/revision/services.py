@@ -1,27 +1,39 @@
-"""The Fortschreibung as plain functions: proposals, checks, the successor, the adoption.
+"""The Fortschreibung as plain functions: a stored draft, its outline, the decisions.
 
-Nothing of the old plan is changed by the wizard: its measures, history and reports stay
-as they were; the decisions are rows of their own (``MeasureOutcome``). Only the adoption
-changes the old plan's state, to *abgeschlossen*, after which it is read-only.
+The successor exists as a draft plan from the first step (:func:`start`): the old
+outline copied with lineage (``origin_id``), one decision row per old measure, the
+carried-over measures copied into the goals that continue theirs. Everything after that
+is an ordinary, committed change to the draft, so nothing is lost to a timeout or a
+second tab, and another coordinator can continue. Measures live in their goals, so
+renaming, renumbering and merging fields and goals carries them along.
+
+Nothing of the old plan is changed: its measures, history and reports stay as they were.
+Only the adoption changes its state, to *abgeschlossen*, after which it is read-only.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from hki.auth.models import User
-from hki.db import AnySession
+from hki.dashboard.models import MeasureSearch
+from hki.db import AnySession, utcnow
 from hki.extensions import db
-from hki.plan.forms import NUMBER_PATTERN
-from hki.plan.models import TITLE_LENGTH, Field, Goal, Indicator, Measure, Plan
+from hki.i18n import datum, parse_day
+from hki.plan.models import TITLE_LENGTH, Field, Goal, Indicator, IndicatorValue, Measure, Plan
+from hki.plan.services import next_free, next_number
+from hki.reports.data import latest_indicator_values
+from hki.reports.models import Report, ReportText
 from hki.revision.models import MeasureOutcome
+from hki.transfer.models import DataImport
 from hki.updates.models import StatusUpdate, UpdateRound
 from hki.updates.queries import current_updates, update_history
 from hki.updates.rounds import close_round
@@ -41,17 +53,6 @@ class RevisionError(ValueError):
         self.errors = errors
 
 
-@dataclass
-class Proposal:
-    """One measure of the old plan in the wizard, with what is proposed or chosen."""
-
-    measure: Measure
-    update: StatusUpdate | None
-    outcome: Outcome
-    goal_number: str
-    reason: str = ""
-
-
 def active_measures(plan: Plan) -> list[Measure]:
     """The plan's current measures in outline order, with what the wizard shows and copies.
 
@@ -67,110 +68,17 @@ def active_measures(plan: Plan) -> list[Measure]:
     return list(db.session.scalars(stmt).unique())
 
 
-def proposals(plan: Plan) -> list[Proposal]:
-    """Every measure with its final state and the default: finished ones stay behind."""
-    current = current_updates(plan.id)
-    out = []
-    for m in active_measures(plan):
-        update = current.get(m.id)
-        status = update.status if update else None
-        if status in PROPOSE_CLOSE:
-            outcome = Outcome.CLOSED
-        elif status in PROPOSE_DROP:
-            outcome = Outcome.DROPPED
-        else:
-            outcome = Outcome.CARRIED_OVER
-        reason = update.note if update and outcome is Outcome.DROPPED else ""
-        out.append(Proposal(m, update, outcome, m.goal.number, reason))
-    return out
+def default_outcome(update: StatusUpdate | None) -> tuple[Outcome, str]:
+    """The proposal from the final state: finished measures stay behind, the rest move on.
 
-
-def structure_text(plan: Plan) -> str:
-    """The old plan's fields and goals, one per line ("2.3 Title"), to edit for the new one."""
-    fields = db.session.scalars(
-        select(Field).where(Field.plan_id == plan.id, Field.archived_at.is_(None))
-        .options(selectinload(Field.goals)).order_by(Field.position))
-    lines = []
-    for f in fields:
-        lines.append(f"{f.number} {f.title}")
-        lines.extend(f"{g.number} {g.title}" for g in f.goals if g.archived_at is None)
-    return "\n".join(lines)
-
-
-@dataclass
-class Outline:
-    """The new plan's fields and goals, parsed from the structure text."""
-
-    fields: list[tuple[str, str]] = field(default_factory=list)
-    goals: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def goal_numbers(self) -> set[str]:
-        """The numbers of all goals."""
-        return {n for n, _t in self.goals}
-
-
-def parse_structure(text: str) -> tuple[Outline, list[str]]:
-    """Read "1 Title" (field) and "1.2 Title" (goal) lines; problems name the line."""
-    outline, errors = Outline(), []
-    seen: set[str] = set()
-    for number_line, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        number, _sep, title = line.partition(" ")
-        number, title = number.rstrip("."), title.strip()
-        if not NUMBER_PATTERN.match(number) or number.count(".") > 1:
-            errors.append(_("Zeile %(n)d: „%(number)s“ ist keine Nummer eines Handlungsfelds "
-                            "(1) oder Ziels (1.2).", n=number_line, number=number[:20]))
-        elif not title:
-            errors.append(_("Zeile %(n)d: Nach der Nummer %(number)s fehlt der Titel.",
-                            n=number_line, number=number))
-        elif len(title) > TITLE_LENGTH:
-            errors.append(_("Zeile %(n)d: Der Titel ist zu lang (höchstens %(max)d Zeichen).",
-                            n=number_line, max=TITLE_LENGTH))
-        elif number in seen:
-            errors.append(_("Zeile %(n)d: Die Nummer %(number)s kommt zweimal vor.",
-                            n=number_line, number=number))
-        elif "." in number and number.split(".")[0] not in {n for n, _t in outline.fields}:
-            errors.append(_("Zeile %(n)d: Zum Ziel %(number)s fehlt vorher das Handlungsfeld "
-                            "%(field)s.", n=number_line, number=number,
-                            field=number.split(".")[0]))
-        else:
-            seen.add(number)
-            (outline.goals if "." in number else outline.fields).append((number, title))
-    if not outline.fields and not errors:
-        errors.append(_("Der neue Plan braucht mindestens ein Handlungsfeld."))
-    return outline, errors
-
-
-def apply_choices(items: list[Proposal], form: Mapping[str, str]) -> None:
-    """Take the wizard's posted choices (``outcome-<id>``, ``goal-<id>``, ``reason-<id>``)."""
-    for item in items:
-        key = item.measure.id
-        raw = form.get(f"outcome-{key}", item.outcome.value)
-        item.outcome = Outcome(raw) if raw in {o.value for o in Outcome} else item.outcome
-        item.goal_number = form.get(f"goal-{key}", item.goal_number).strip()[:20]
-        item.reason = form.get(f"reason-{key}", item.reason).strip()[:REASON_MAX + 1]
-
-
-def check_choices(items: list[Proposal], outline: Outline) -> dict[int, str]:
-    """Per measure id, what is wrong with its choice (nothing: an empty dict)."""
-    errors: dict[int, str] = {}
-    goals = outline.goal_numbers
-    for item in items:
-        if item.outcome is Outcome.CARRIED_OVER and item.goal_number not in goals:
-            errors[item.measure.id] = _(
-                "Bitte nennen Sie ein Ziel des neuen Plans (z. B. %(example)s); „%(goal)s“ "
-                "gibt es in der neuen Gliederung nicht.",
-                example=min(goals, default="1.1"), goal=item.goal_number or "–")
-        elif item.outcome is Outcome.DROPPED and not item.reason:
-            errors[item.measure.id] = _("Bitte begründen Sie, warum die Maßnahme entfällt; "
-                                        "der Grund steht im Abschlussbericht.")
-        elif len(item.reason) > REASON_MAX:
-            errors[item.measure.id] = _("Die Begründung ist zu lang (höchstens %(max)d "
-                                        "Zeichen).", max=REASON_MAX)
-    return errors
+    A dropped measure's proposed reason is the note of its last update.
+    """
+    status = update.status if update else None
+    if status in PROPOSE_CLOSE:
+        return Outcome.CLOSED, ""
+    if status in PROPOSE_DROP:
+        return Outcome.DROPPED, update.note if update else ""
+    return Outcome.CARRIED_OVER, ""
 
 
 def default_period(old: Plan) -> tuple[date, date]:
@@ -208,9 +116,15 @@ def can_revise(session: AnySession, plan: Plan) -> str | None:
     return None
 
 
+def draft_of(session: AnySession, plan: Plan) -> Plan | None:
+    """The Fortschreibung of ``plan`` while it is still a draft the wizard works on."""
+    successor = successor_of(session, plan)
+    return successor if successor is not None and successor.state is PlanState.DRAFT else None
+
+
 @dataclass(frozen=True)
 class NewPlan:
-    """The successor's own data from the wizard's first part."""
+    """The successor's own data from the wizard's first step."""
 
     title: str
     valid_from: date
@@ -218,53 +132,73 @@ class NewPlan:
     description: str = ""
 
 
-def create_successor(session: AnySession, old: Plan, new: NewPlan, outline: Outline,
-                     items: list[Proposal], user: User) -> Plan:
-    """Create the draft successor with its outline and carried-over measures; never commits.
+def start(session: AnySession, old: Plan, new: NewPlan, user: User) -> Plan:
+    """Store the draft successor at once: outline, one decision per measure, the copies.
 
-    Carried-over measures are copied (title, texts, lead, partners, target groups,
-    timeframe, priority, funding, indicators) into their goal, numbered in the old order,
-    and link to their origin; every old measure gets exactly one outcome.
+    Fields and goals are copied with their numbers and name the old ones they continue;
+    each measure gets the decision its final state suggests and, if carried over, a copy
+    in the goal that continues its own. Never commits.
     """
     problem = can_revise(session, old)
-    errors = check_choices(items, outline)
-    if problem or errors:
-        raise RevisionError({"plan": problem} if problem else
-                            {str(k): v for k, v in errors.items()})
+    if problem:
+        raise RevisionError({"plan": problem})
     plan = Plan(title=new.title, city=old.city, owner_unit=old.owner_unit,
                 description=new.description, valid_from=new.valid_from,
                 valid_to=new.valid_to, state=PlanState.DRAFT, predecessor=old)
     session.add(plan)
-    goals: dict[str, Goal] = {}
-    fields: dict[str, Field] = {}
-    for position, (number, title) in enumerate(outline.fields):
-        fields[number] = Field(number=number, title=title, position=position)
-        plan.fields.append(fields[number])
-    for number, title in outline.goals:
-        parent = fields[number.split(".")[0]]
-        goals[number] = Goal(number=number, title=title, position=len(parent.goals))
-        parent.goals.append(goals[number])
-    for item in items:
-        outcome = MeasureOutcome(measure=item.measure, successor_plan=plan,
-                                 outcome=item.outcome, reason=item.reason, decided_by=user)
-        if item.outcome is Outcome.CARRIED_OVER:
-            goal = goals[item.goal_number]
-            outcome.successor_measure = _copy(item.measure, goal)
-        session.add(outcome)
+    goals: dict[int, Goal] = {}
+    for old_field in _active(old.fields):
+        copy = Field(number=old_field.number, title=old_field.title,
+                     description=old_field.description, position=old_field.position,
+                     origin_id=old_field.id)
+        plan.fields.append(copy)
+        for old_goal in _active(old_field.goals):
+            goals[old_goal.id] = Goal(number=old_goal.number, title=old_goal.title,
+                                      description=old_goal.description,
+                                      position=old_goal.position, origin_id=old_goal.id)
+            copy.goals.append(goals[old_goal.id])
+    current = current_updates(old.id)
+    values = final_values(old)
+    for measure in active_measures(old):
+        outcome, reason = default_outcome(current.get(measure.id))
+        row = MeasureOutcome(measure=measure, successor_plan=plan, outcome=outcome,
+                             reason=reason, decided_by=user)
+        if outcome is Outcome.CARRIED_OVER:
+            row.successor_measure = _copy(measure, goals[measure.goal_id], values)
+        session.add(row)
     session.flush()
     return plan
 
 
-def _copy(old: Measure, goal: Goal) -> Measure:
-    """The measure continued in ``goal`` with the next number there, linked to its origin."""
+def _active(nodes: list[Any]) -> list[Any]:
+    return sorted((n for n in nodes if n.archived_at is None), key=lambda n: n.position)
+
+
+def final_values(old: Plan) -> dict[int, IndicatorValue]:
+    """Each indicator's last value in the old plan's period, as known now (one query)."""
+    return latest_indicator_values(old.id, old.valid_to, utcnow())
+
+
+def _copy(old: Measure, goal: Goal, values: dict[int, IndicatorValue]) -> Measure:
+    """The measure continued in ``goal`` with the next number there, linked to its origin.
+
+    Its indicators start from the old plan's last value (dated) where there is one: the
+    new plan measures from where the old one ended.
+    """
+    def baseline(indicator: Indicator) -> tuple[float | None, date | None]:
+        value = values.get(indicator.id)
+        if value is None:
+            return indicator.baseline_value, indicator.baseline_date
+        return value.value, value.as_of
+
     measure = Measure(
-        number=f"{goal.number}.{len(goal.measures) + 1}", title=old.title,
+        number=next_number(goal), title=old.title,
         description=old.description, lead=old.lead, partners=list(old.partners),
         target_groups=list(old.target_groups), start_date=old.start_date,
         end_date=old.end_date, priority=old.priority, funding_note=old.funding_note,
-        budget_eur=old.budget_eur, position=len(goal.measures), origin=old,
-        indicators=[Indicator(name=i.name, unit=i.unit, baseline_value=i.baseline_value,
-                              baseline_date=i.baseline_date, target_value=i.target_value,
+        budget_eur=old.budget_eur, position=_next_position(goal.measures), origin=old,
+        indicators=[Indicator(name=i.name, unit=i.unit, baseline_value=baseline(i)[0],
+                              baseline_date=baseline(i)[1], target_value=i.target_value,
                               target_date=i.target_date, data_source=i.data_source,
                               position=i.position)
                     for i in old.indicators if i.archived_at is None],
@@ -273,10 +207,287 @@ def _copy(old: Measure, goal: Goal) -> Measure:
     return measure
 
 
+def _next_position(nodes: list[Any]) -> int:
+    return max((n.position for n in nodes), default=-1) + 1
+
+
+# --- The outline: merging fields and goals of the draft -------------------------------
+
+
+def _check_draft_nodes(source: Field | Goal, into: Field | Goal, plan: Plan) -> None:
+    if plan.state is not PlanState.DRAFT or plan.predecessor_id is None:
+        raise RevisionError({"into": _("Zusammenführen geht nur im Entwurf einer "
+                                       "Fortschreibung.")})
+    if source.id == into.id or source.archived_at or into.archived_at:
+        raise RevisionError({"into": _("Bitte wählen Sie ein anderes Element, mit dem "
+                                       "zusammengeführt werden soll.")})
+
+
+def merge_field(session: AnySession, source: Field, into: Field) -> None:
+    """Merge a field of the draft into another: its goals, with their measures, move over.
+
+    The goals are numbered on after the target's (5.1 → 2.4, its measures 2.4.1 …); the
+    emptied field is archived and remembers where it went, so that measures of the old
+    field count as staying in their topic.
+    """
+    _check_draft_nodes(source, into, into.plan)
+    if source.plan_id != into.plan_id:
+        raise RevisionError({"into": _("Das Handlungsfeld gehört zu einem anderen Plan.")})
+    for goal in _active(source.goals):
+        goal.number = next_free(into.number, [g.number for g in into.goals
+                                              if g.archived_at is None])
+        goal.position = _next_position(into.goals)
+        goal.field = into
+        _number_measures(goal)
+    source.merged_into_id = into.id
+    source.archived_at = utcnow()
+    session.flush()
+
+
+def merge_goal(session: AnySession, source: Goal, into: Goal) -> None:
+    """Merge a goal of the draft into another: its measures move over, numbered on."""
+    _check_draft_nodes(source, into, into.field.plan)
+    if source.field.plan_id != into.field.plan_id:
+        raise RevisionError({"into": _("Das Ziel gehört zu einem anderen Plan.")})
+    for measure in _active(source.measures):
+        measure.number = next_number(into)
+        measure.position = _next_position(into.measures)
+        measure.goal = into
+    source.merged_into_id = into.id
+    source.archived_at = utcnow()
+    session.flush()
+
+
+def _number_measures(goal: Goal) -> None:
+    """Give a moved goal's measures numbers under its new number, in their order."""
+    for k, measure in enumerate(_active(goal.measures), start=1):
+        measure.number = f"{goal.number}.{k}"
+
+
+# --- The mapping: every old measure, its decision and its new place --------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One old measure in the mapping: final state, decision, and where it lands."""
+
+    measure: Measure
+    update: StatusUpdate | None
+    decision: MeasureOutcome
+    #: The active copy in the draft (carried over only).
+    copy: Measure | None
+    #: Where the outline's changes put it: the goal that continues its goal.
+    default_goal: Goal | None
+    #: The draft field that continues the measure's old field.
+    default_field: Field | None
+    #: The new plan's first day (for :attr:`ends_before_start`).
+    new_start: date
+
+    @property
+    def carried(self) -> bool:
+        """Carried over into the new plan."""
+        return self.decision.outcome is Outcome.CARRIED_OVER and self.copy is not None
+
+    @property
+    def moved(self) -> bool:
+        """Placed by hand somewhere other than where the outline puts it."""
+        return self.carried and self.copy is not None and (
+            self.default_goal is None or self.copy.goal_id != self.default_goal.id)
+
+    @property
+    def topic_changed(self) -> bool:
+        """In a field that does not continue its old field: worth a second look."""
+        return self.carried and self.copy is not None and (
+            self.default_field is None or self.copy.goal.field_id != self.default_field.id)
+
+    @property
+    def ends_before_start(self) -> bool:
+        """Carried over with an end date before the new plan begins: needs a new end."""
+        return (self.carried and self.copy is not None and self.copy.end_date is not None
+                and self.copy.end_date < self.new_start)
+
+    @property
+    def homeless(self) -> bool:
+        """Carried over into a goal or field that was removed from the draft since."""
+        return self.carried and self.copy is not None and (
+            self.copy.goal.archived_at is not None
+            or self.copy.goal.field.archived_at is not None)
+
+
+def _homes(nodes: list[Any]) -> dict[int, Any]:
+    """Old node id → the active draft node that continues it, following merges."""
+    by_id = {n.id: n for n in nodes}
+    homes = {}
+    for node in nodes:
+        if node.origin_id is None:
+            continue
+        home, seen = node, set()
+        while home.archived_at is not None and home.merged_into_id in by_id \
+                and home.id not in seen:
+            seen.add(home.id)
+            home = by_id[home.merged_into_id]
+        if home.archived_at is None:
+            homes[node.origin_id] = home
+    return homes
+
+
+def mapping(session: AnySession, old: Plan, draft: Plan) -> list[Row]:
+    """Every decided measure of the old plan with its new place, in the old order.
+
+    A fixed number of queries whatever the plan's size.
+    """
+    fields = list(session.scalars(select(Field).where(Field.plan_id == draft.id)))
+    goals = list(session.scalars(select(Goal).join(Goal.field)
+                                 .where(Field.plan_id == draft.id)))
+    field_homes, goal_homes = _homes(fields), _homes(goals)
+    decisions = {d.measure_id: d for d in session.scalars(
+        select(MeasureOutcome).where(MeasureOutcome.successor_plan_id == draft.id)
+        .options(joinedload(MeasureOutcome.successor_measure)))}
+    current = current_updates(old.id)
+    rows = []
+    for measure in _decided_measures(session, list(decisions)):
+        decision = decisions[measure.id]
+        copy = decision.successor_measure
+        rows.append(Row(measure, current.get(measure.id), decision,
+                        copy if copy is not None and copy.archived_at is None else None,
+                        goal_homes.get(measure.goal_id), field_homes.get(measure.goal.field_id),
+                        draft.valid_from))
+    return rows
+
+
+def _decided_measures(session: AnySession, ids: list[int]) -> list[Measure]:
+    stmt = (select(Measure).join(Measure.goal).join(Goal.field).where(Measure.id.in_(ids))
+            .options(contains_eager(Measure.goal).contains_eager(Goal.field),
+                     joinedload(Measure.lead))
+            .order_by(Field.position, Goal.position, Measure.position))
+    return list(session.scalars(stmt).unique())
+
+
+def draft_goals(draft: Plan) -> list[Goal]:
+    """The draft's active goals in outline order: where a measure can be carried to."""
+    return [g for f in _active(draft.fields) for g in _active(f.goals)]
+
+
+# --- Decisions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the coordinator chose for one measure in the mapping."""
+
+    outcome: Outcome
+    goal: Goal | None
+    reason: str
+    end_date: date | None
+
+
+def check_choice(choice: Choice, draft: Plan) -> str | None:
+    """What is wrong with a choice (``None``: nothing)."""
+    if choice.outcome is Outcome.CARRIED_OVER:
+        if choice.goal is None:
+            return str(_("Bitte wählen Sie das Ziel im neuen Plan."))
+        if choice.end_date is not None and choice.end_date < draft.valid_from:
+            return str(_("Das Ende (%(end)s) liegt vor dem Beginn des neuen Plans "
+                         "(%(start)s). Bitte geben Sie ein neues Ende an, oder lassen Sie "
+                         "das Feld leer, wenn die Maßnahme eine Daueraufgabe ist.",
+                         end=datum(choice.end_date), start=datum(draft.valid_from)))
+    if choice.outcome is Outcome.DROPPED and not choice.reason:
+        return str(_("Bitte begründen Sie, warum die Maßnahme entfällt; der Grund steht "
+                     "im Abschlussbericht."))
+    if len(choice.reason) > REASON_MAX:
+        return str(_("Die Begründung ist zu lang (höchstens %(max)d Zeichen).",
+                     max=REASON_MAX))
+    return None
+
+
+def decide(session: AnySession, row: Row, choice: Choice, user: User) -> bool:
+    """Apply a checked choice to the draft; ``True`` if anything changed.
+
+    Carrying over creates the copy, or moves or revives the earlier one (with the next
+    free number in its goal); closing or dropping archives the copy. Unchanged choices
+    write nothing, so saving a page of 20 rows audits only what was changed.
+    """
+    decision, changed = row.decision, False
+    if (decision.outcome, decision.reason) != (choice.outcome, choice.reason):
+        decision.outcome, decision.reason = choice.outcome, choice.reason
+        changed = True
+    copy = decision.successor_measure
+    if choice.outcome is Outcome.CARRIED_OVER and choice.goal is not None:
+        if copy is None:
+            copy = decision.successor_measure = _copy(row.measure, choice.goal,
+                                                      final_values(row.measure.goal.field.plan))
+            changed = True
+        elif copy.archived_at is not None or copy.goal_id != choice.goal.id:
+            copy.number = next_number(choice.goal)
+            copy.position = _next_position(choice.goal.measures)
+            copy.goal, copy.archived_at = choice.goal, None
+            changed = True
+        if copy.end_date != choice.end_date:
+            copy.end_date = choice.end_date
+            changed = True
+    elif copy is not None and copy.archived_at is None:
+        copy.archived_at = utcnow()
+        changed = True
+    if changed:
+        decision.decided_by, decision.decided_at = user, utcnow()
+        session.flush()
+    return changed
+
+
+def set_end_dates(session: AnySession, rows: list[Row], day: date) -> int:
+    """Give every carried-over measure that ends before the new plan's start a new end."""
+    count = 0
+    for row in rows:
+        if row.ends_before_start and row.copy is not None:
+            row.copy.end_date = day
+            count += 1
+    session.flush()
+    return count
+
+
+def open_points(rows: list[Row]) -> list[Row]:
+    """Carried-over measures the draft cannot be adopted with: old end, or no goal."""
+    return [r for r in rows if r.ends_before_start or r.homeless]
+
+
+def discard(session: AnySession, draft: Plan) -> None:
+    """Delete a Fortschreibung's draft with its decisions; the old plan is as before.
+
+    Only a draft nobody has reported on: rounds, reports and imports have their own
+    records that must not lose their plan.
+    """
+    if draft.state is not PlanState.DRAFT or draft.predecessor_id is None:
+        raise RevisionError({"plan": _("Verwerfen lässt sich nur der Entwurf einer "
+                                       "Fortschreibung.")})
+    for model in (UpdateRound, Report, DataImport):
+        if session.scalar(select(func.count()).select_from(model)
+                          .where(model.plan_id == draft.id)):
+            raise RevisionError({"plan": _(
+                "Zu diesem Entwurf gibt es schon Abfragen, Berichte oder Importe; er lässt "
+                "sich deshalb nicht mehr verwerfen.")})
+    for decision in session.scalars(select(MeasureOutcome).where(
+            MeasureOutcome.successor_plan_id == draft.id)):
+        session.delete(decision)
+    measure_ids = select(Measure.id).join(Measure.goal).join(Goal.field).where(
+        Field.plan_id == draft.id)
+    session.execute(delete(MeasureSearch).where(MeasureSearch.measure_id.in_(measure_ids)))
+    session.execute(delete(ReportText).where(ReportText.plan_id == draft.id))
+    session.execute(update(Goal).where(Goal.field_id.in_(
+        select(Field.id).where(Field.plan_id == draft.id))).values(merged_into_id=None))
+    session.execute(update(Field).where(Field.plan_id == draft.id).values(merged_into_id=None))
+    session.flush()
+    session.delete(draft)
+    session.flush()
+
+
 def adopt(session: AnySession, plan: Plan, adopted_on: date, paper_ref: str) -> None:
     """Record the council's decision; the predecessor becomes *abgeschlossen* (read-only)."""
     if plan.state is not PlanState.DRAFT:
         raise RevisionError({"plan": _("Der Plan ist bereits beschlossen.")})
+    if plan.predecessor is not None and open_points(mapping(session, plan.predecessor, plan)):
+        raise RevisionError({"plan": _(
+            "Einige übernommene Maßnahmen enden vor dem Beginn des neuen Plans oder haben "
+            "kein Ziel mehr; bitte prüfen Sie sie in der Fortschreibung.")})
     plan.state = PlanState.ADOPTED
     plan.adopted_on = adopted_on
     plan.adoption_paper_ref = paper_ref.strip() or None
@@ -321,3 +532,158 @@ def lineage_of(measure: Measure) -> Lineage:
     outcome = db.session.scalars(
         select(MeasureOutcome).where(MeasureOutcome.measure_id == measure.id)).first()
     return Lineage(origin, history, outcome)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A row's values as the decision form shows them: stored, or as posted with errors."""
+
+    outcome: str
+    goal_id: int | None
+    reason: str
+    end: str
+
+
+def shown(row: Row) -> Shown:
+    """The stored decision as the form shows it."""
+    goal = row.copy.goal_id if row.copy is not None else (
+        row.default_goal.id if row.default_goal is not None else None)
+    end = row.copy.end_date if row.copy is not None else row.measure.end_date
+    return Shown(row.decision.outcome.value, goal, row.decision.reason,
+                 datum(end) if end else "")
+
+
+def read_choices(rows: list[Row], form: Mapping[str, str], draft: Plan
+                 ) -> tuple[dict[int, Choice], dict[int, str], dict[int, Shown]]:
+    """The posted choices per measure id (``outcome-``, ``goal-``, ``reason-``, ``end-<id>``).
+
+    Returns the choices, the errors and what to show again; a row missing from the post
+    keeps its stored decision.
+    """
+    goals = {g.id: g for g in draft_goals(draft)}
+    outcomes = {o.value: o for o in Outcome}
+    choices, errors, posted = {}, {}, {}
+    for row in rows:
+        key = row.measure.id
+        if f"outcome-{key}" not in form:
+            continue
+        stored = shown(row)
+        outcome = outcomes.get(form.get(f"outcome-{key}", ""), row.decision.outcome)
+        goal_text = form.get(f"goal-{key}", "")
+        goal = goals.get(int(goal_text)) if goal_text.isdigit() else None
+        reason = form.get(f"reason-{key}", "").strip()[:REASON_MAX + 1]
+        end_text = form.get(f"end-{key}", stored.end).strip()[:20]
+        end = parse_day(end_text)
+        posted[key] = Shown(outcome.value, goal.id if goal else None, reason, end_text)
+        choice = Choice(outcome, goal, reason, end)
+        problem = check_choice(choice, draft)
+        if end_text and end is None and outcome is Outcome.CARRIED_OVER:
+            problem = str(_("Bitte geben Sie das Ende als Datum an (TT.MM.JJJJ), oder "
+                            "lassen Sie das Feld leer."))
+        if problem:
+            errors[key] = problem
+        choices[key] = choice
+    return choices, errors, posted
+
+
+def plan_of_node(node: Field | Goal) -> Plan:
+    """The plan a field or goal belongs to."""
+    return node.plan if isinstance(node, Field) else node.field.plan
+
+
+@dataclass(frozen=True)
+class OutlineNode:
+    """A field or goal of the draft with the old ones it continues ("bisher …")."""
+
+    node: Field | Goal
+    was: list[str]
+    measures: int
+
+
+def outline_of(session: AnySession, draft: Plan) -> list[tuple[OutlineNode, list[OutlineNode]]]:
+    """The draft's fields with their goals, each with its lineage and measure count."""
+    fields = list(session.scalars(select(Field).where(Field.plan_id == draft.id)
+                                  .options(selectinload(Field.goals)
+                                           .selectinload(Goal.measures))))
+    goals = [g for f in fields for g in f.goals]
+    old_ids = [f.origin_id for f in fields if f.origin_id is not None] + [
+        g.origin_id for g in goals if g.origin_id is not None]
+    old_fields = {f.id: f for f in session.scalars(select(Field).where(Field.id.in_(old_ids)))}
+    old_goals = {g.id: g for g in session.scalars(select(Goal).where(Goal.id.in_(old_ids)))}
+
+    def was(node: Field | Goal, nodes: list[Any], olds: dict[int, Any]) -> list[str]:
+        by_home: list[Any] = [n for n in nodes if n is node or n.merged_into_id == node.id]
+        names = [f"{olds[n.origin_id].number} {olds[n.origin_id].title}" for n in by_home
+                 if n.origin_id in olds]
+        return names + [name for n in by_home if n is not node for name in was(n, nodes, olds)
+                        if name not in names]
+
+    out = []
+    for f in _active(fields):
+        children = [OutlineNode(g, was(g, goals, old_goals),
+                                sum(m.archived_at is None for m in g.measures))
+                    for g in _active(f.goals)]
+        out.append((OutlineNode(f, was(f, fields, old_fields), sum(c.measures for c in children)),
+                    children))
+    return out
+
+
+def old_fields(rows: list[Row]) -> list[tuple[int, str, int, int]]:
+    """The old plan's fields in the mapping: id, "1 Title", measures, open points."""
+    out: dict[int, tuple[int, str, int, int]] = {}
+    for row in rows:
+        f = row.measure.goal.field
+        _id, label, count, open_count = out.get(f.id, (f.id, f"{f.number} {f.title}", 0, 0))
+        out[f.id] = (f.id, label, count + 1,
+                     open_count + (row.ends_before_start or row.homeless))
+    return list(out.values())
+
+
+#: The mapping's hint filters: name in the address → test.
+HINTS: dict[str, Any] = {
+    "verschoben": lambda r: r.moved,
+    "thema": lambda r: r.topic_changed,
+    "ende": lambda r: r.ends_before_start,
+    "ohne-ziel": lambda r: r.homeless,
+}
+
+
+@dataclass(frozen=True)
+class MappingView:
+    """How the mapping is sorted and filtered, from the address (``?sortierung=neu``)."""
+
+    sort: str = "alt"
+    outcome: str = ""
+    hint: str = ""
+    field_id: int | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> MappingView:
+        """Read the address; anything unknown counts as not given."""
+        sort = args.get("sortierung", "alt")
+        outcome = args.get("entscheidung", "")
+        hint = args.get("hinweis", "")
+        field_text = args.get("feld", "")
+        return cls(sort if sort in {"alt", "neu", "entscheidung"} else "alt",
+                   outcome if outcome in {o.value for o in Outcome} else "",
+                   hint if hint in HINTS else "",
+                   int(field_text) if field_text.isdigit() else None)
+
+    def apply(self, rows: list[Row]) -> list[Row]:
+        """The rows shown, in the chosen order."""
+        shown_rows = [r for r in rows
+                      if (not self.outcome or r.decision.outcome.value == self.outcome)
+                      and (not self.hint or HINTS[self.hint](r))
+                      and (self.field_id is None or r.measure.goal.field_id == self.field_id)]
+        if self.sort == "neu":
+            return sorted(shown_rows, key=lambda r: (r.copy is None, _number_key(
+                r.copy.number if r.copy else "")))
+        if self.sort == "entscheidung":
+            order = list(Outcome)
+            return sorted(shown_rows, key=lambda r: order.index(r.decision.outcome))
+        return shown_rows
+
+
+def _number_key(number: str) -> tuple[int, ...]:
+    """Numbers compare part by part: 2.10.1 comes after 2.9.3."""
+    return tuple(int(p) if p.isdigit() else 0 for p in number.split("."))

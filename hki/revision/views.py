@@ -7,7 +7,9 @@ from typing import cast
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
@@ -15,61 +17,199 @@ from sqlalchemy.exc import IntegrityError
 from hki.auth.models import User
 from hki.db import utcnow
 from hki.extensions import db
-from hki.plan.models import Plan
+from hki.i18n import datum
+from hki.plan.models import Field, Goal, Plan
 from hki.reports import jobs
 from hki.revision import final, services
-from hki.revision.forms import AdoptionForm, RevisionForm
+from hki.revision.forms import AdoptionForm, EndDateForm, MergeForm, RevisionForm
 from hki.security import Action, requires
 from hki.vocab import Outcome, PlanState
 
 bp = Blueprint("revision", __name__)
 
 
+def _old_and_draft(plan_id: int) -> tuple[Plan, Plan]:
+    """The plan being continued and its stored draft; 404 if there is no draft."""
+    old = db.get_or_404(Plan, plan_id)
+    draft = services.draft_of(db.session, old)
+    if draft is None:
+        abort(404)
+    return old, draft
+
+
 @bp.route("/plaene/<int:plan_id>/fortschreibung", methods=["GET", "POST"])
 @requires(Action.EDIT_PLAN)
 def wizard(plan_id: int) -> ResponseReturnValue:
-    """Choose each measure's fate and the new outline; check, then create the draft."""
+    """The Fortschreibung: its first step stores the draft; then its overview."""
     old = db.get_or_404(Plan, plan_id)
+    draft = services.draft_of(db.session, old)
+    if draft is not None:  # a start sent twice lands here too
+        if request.method == "POST":
+            return redirect(url_for("revision.wizard", plan_id=old.id))
+        return _hub(old, draft)
     problem = services.can_revise(db.session, old)
     if problem:
-        successor = services.successor_of(db.session, old)
         return render_template("revision/blocked.html", plan=old, problem=problem,
-                               successor=successor), 409
+                               successor=services.successor_of(db.session, old)), 409
     form = RevisionForm()
-    items = services.proposals(old)
     if request.method == "GET":
         form.valid_from.data, form.valid_to.data = services.default_period(old)
         form.title.data = services.default_title(old, form.valid_from.data,
                                                  form.valid_to.data)
-        form.structure.data = services.structure_text(old)
-        return render_template("revision/wizard.html", plan=old, form=form, items=items,
-                               errors={}, structure_errors=[], summary=None,
-                               outcomes=list(Outcome))
-    services.apply_choices(items, request.form)
-    outline, structure_errors = services.parse_structure(form.structure.data or "")
-    errors = services.check_choices(items, outline) if not structure_errors else {}
-    valid = form.validate() and not structure_errors and not errors
-    if valid and request.form.get("confirm") == "1":
+    elif form.validate_on_submit():
         new = services.NewPlan(title=(form.title.data or "").strip(),
                                valid_from=form.valid_from.data,  # type: ignore[arg-type]
                                valid_to=form.valid_to.data,  # type: ignore[arg-type]
                                description=(form.description.data or "").strip())
         try:
-            plan = services.create_successor(db.session, old, new, outline, items,
-                                             cast(User, current_user))
+            services.start(db.session, old, new, cast(User, current_user))
             db.session.commit()
-        except IntegrityError:  # someone else created the successor at the same moment
+        except IntegrityError:  # a second click or tab created it at the same moment
             db.session.rollback()
-            return render_template("revision/blocked.html", plan=old, successor=None,
-                                   problem=_("Dieser Plan hat schon eine Fortschreibung.")), 409
-        flash(_("Fortschreibung „%(title)s“ als Entwurf angelegt: %(n)d Maßnahmen "
-                "übernommen.", title=plan.title,
-                n=sum(i.outcome is Outcome.CARRIED_OVER for i in items)), "success")
-        return redirect(url_for("plan.overview", plan_id=plan.id))
-    summary = {o: [i for i in items if i.outcome is o] for o in Outcome} if valid else None
-    return render_template("revision/wizard.html", plan=old, form=form, items=items,
-                           errors=errors, structure_errors=structure_errors, summary=summary,
-                           outcomes=list(Outcome)), 200 if valid else 422
+        else:
+            flash(_("Der Entwurf „%(title)s“ ist angelegt und gespeichert. Sie können "
+                    "jederzeit hier weiterarbeiten.", title=new.title), "success")
+        return redirect(url_for("revision.wizard", plan_id=old.id))
+    return render_template("revision/start.html", plan=old, form=form), (
+        422 if request.method == "POST" else 200)
+
+
+def _hub(old: Plan, draft: Plan) -> ResponseReturnValue:
+    rows = services.mapping(db.session, old, draft)
+    merge = MergeForm()
+    return render_template(
+        "revision/draft.html", plan=old, draft=draft, rows=rows,
+        outline=services.outline_of(db.session, draft), merge=merge,
+        fields=services.old_fields(rows), open_points=services.open_points(rows),
+        end_form=EndDateForm(end_date=draft.valid_to), outcomes=list(Outcome))
+
+
+@bp.route("/plaene/<int:plan_id>/fortschreibung/massnahmen/<int:field_id>",
+          methods=["GET", "POST"])
+@requires(Action.EDIT_PLAN)
+def decisions(plan_id: int, field_id: int) -> ResponseReturnValue:
+    """Decide on the measures of one old field; each page is saved on its own."""
+    old, draft = _old_and_draft(plan_id)
+    rows = services.mapping(db.session, old, draft)
+    fields = services.old_fields(rows)
+    here = [r for r in rows if r.measure.goal.field_id == field_id]
+    if not here:
+        abort(404)
+    errors: dict[int, str] = {}
+    posted: dict[int, services.Shown] = {}
+    if request.method == "POST" and FlaskForm().validate_on_submit():
+        choices, errors, posted = services.read_choices(here, request.form, draft)
+        if not errors:
+            user = cast(User, current_user)
+            changed = sum(services.decide(db.session, row, choices[row.measure.id], user)
+                          for row in here if row.measure.id in choices)
+            db.session.commit()
+            flash(ngettext("Gespeichert: %(num)d Maßnahme geändert.",
+                           "Gespeichert: %(num)d Maßnahmen geändert.", changed), "success")
+            after = [f for f in fields if f[0] == field_id]
+            following = fields[fields.index(after[0]) + 1:] if after else []
+            if request.form.get("next") and following:
+                return redirect(url_for("revision.decisions", plan_id=plan_id,
+                                        field_id=following[0][0]))
+            return redirect(url_for("revision.wizard", plan_id=plan_id) + "#massnahmen")
+    values = {r.measure.id: posted.get(r.measure.id) or services.shown(r) for r in here}
+    return render_template(
+        "revision/decisions.html", plan=old, draft=draft, rows=here, values=values,
+        errors=errors, fields=fields, field_id=field_id, goals=services.draft_goals(draft),
+        outcomes=list(Outcome)), 422 if errors else 200
+
+
+@bp.route("/plaene/<int:plan_id>/fortschreibung/zuordnung")
+@requires(Action.EDIT_PLAN)
+def mapping(plan_id: int) -> ResponseReturnValue:
+    """Every old measure → its decision and new place, sortable and filterable."""
+    old, draft = _old_and_draft(plan_id)
+    rows = services.mapping(db.session, old, draft)
+    view = services.MappingView.from_args(request.args)
+    return render_template("revision/mapping.html", plan=old, draft=draft,
+                           rows=view.apply(rows), total=len(rows), view=view,
+                           fields=services.old_fields(rows), outcomes=list(Outcome))
+
+
+@bp.route("/plaene/<int:plan_id>/fortschreibung/zusammenfuehren", methods=["POST"])
+@requires(Action.EDIT_PLAN)
+def merge(plan_id: int) -> ResponseReturnValue:
+    """Merge a field or goal of the draft into another; measures move with it."""
+    _old, draft = _old_and_draft(plan_id)
+    form = MergeForm()
+    valid = form.validate()
+    source = _node(form.kind.data, form.source.data) if valid else None
+    into = _node(form.kind.data, form.into.data) if valid else None
+    try:
+        if source is None or into is None or services.plan_of_node(source) is not draft \
+                or services.plan_of_node(into) is not draft:
+            raise services.RevisionError({"into": _("Bitte wählen Sie, womit "
+                                                    "zusammengeführt werden soll.")})
+        label = f"{source.number} {source.title}"
+        if isinstance(source, Field) and isinstance(into, Field):
+            services.merge_field(db.session, source, into)
+        elif isinstance(source, Goal) and isinstance(into, Goal):
+            services.merge_goal(db.session, source, into)
+        db.session.commit()
+    except services.RevisionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(_("„%(source)s“ ist jetzt Teil von %(into)s; die Maßnahmen sind mitgewandert.",
+                source=label, into=f"{into.number} {into.title}"), "success")
+    return redirect(url_for("revision.wizard", plan_id=plan_id) + "#gliederung")
+
+
+def _node(kind: str | None, node_id: int | None) -> Field | Goal | None:
+    if kind == "feld":
+        return db.session.get(Field, node_id or 0)
+    return db.session.get(Goal, node_id or 0)
+
+
+@bp.route("/plaene/<int:plan_id>/fortschreibung/enddaten", methods=["POST"])
+@requires(Action.EDIT_PLAN)
+def end_dates(plan_id: int) -> ResponseReturnValue:
+    """One new end for every carried-over measure that ends before the new plan starts."""
+    old, draft = _old_and_draft(plan_id)
+    form = EndDateForm()
+    if form.validate_on_submit() and form.end_date.data is not None:
+        if form.end_date.data < draft.valid_from:
+            flash(_("Das neue Ende muss nach dem Beginn des neuen Plans liegen."), "error")
+        else:
+            rows = services.mapping(db.session, old, draft)
+            count = services.set_end_dates(db.session, rows, form.end_date.data)
+            db.session.commit()
+            flash(ngettext("%(num)d Maßnahme endet jetzt am %(day)s.",
+                           "%(num)d Maßnahmen enden jetzt am %(day)s.", count,
+                           day=datum(form.end_date.data)), "success")
+    else:
+        flash(" ".join(str(e) for e in form.end_date.errors)
+              or _("Bitte geben Sie ein gültiges Datum ein."), "error")
+    return redirect(url_for("revision.wizard", plan_id=plan_id) + "#massnahmen")
+
+
+@bp.route("/plaene/<int:plan_id>/fortschreibung/verwerfen", methods=["GET", "POST"])
+@requires(Action.EDIT_PLAN)
+def discard(plan_id: int) -> ResponseReturnValue:
+    """Delete the draft (after a confirmation); the old plan stays as it is."""
+    old = db.get_or_404(Plan, plan_id)
+    draft = services.draft_of(db.session, old)
+    if draft is None:  # already discarded, e.g. by the same confirmation sent twice
+        flash(_("Es gibt keinen Entwurf einer Fortschreibung (mehr)."), "info")
+        return redirect(url_for("plan.overview", plan_id=old.id))
+    form = FlaskForm()
+    if form.validate_on_submit():
+        title = draft.title
+        try:
+            services.discard(db.session, draft)
+            db.session.commit()
+        except services.RevisionError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("revision.wizard", plan_id=plan_id))
+        flash(_("Der Entwurf „%(title)s“ wurde verworfen.", title=title), "success")
+        return redirect(url_for("plan.overview", plan_id=old.id))
+    return render_template("revision/discard.html", plan=old, draft=draft, form=form)
 
 
 @bp.route("/plaene/<int:plan_id>/beschluss", methods=["GET", "POST"])
@@ -82,8 +222,14 @@ def adoption(plan_id: int) -> ResponseReturnValue:
         return redirect(url_for("plan.overview", plan_id=plan.id))
     form = AdoptionForm()
     if form.validate_on_submit():
-        services.adopt(db.session, plan, form.adopted_on.data,  # type: ignore[arg-type]
-                       form.adoption_paper_ref.data or "")
+        try:
+            services.adopt(db.session, plan, form.adopted_on.data,  # type: ignore[arg-type]
+                           form.adoption_paper_ref.data or "")
+        except services.RevisionError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for("revision.wizard", plan_id=plan.predecessor_id)
+                            + "#beschluss")
         db.session.commit()
         message = _("Beschluss erfasst: „%(title)s“ ist beschlossen.", title=plan.title)
         if plan.predecessor is not None:

@@ -95,7 +95,7 @@ def test_abschlussbericht_follows_the_decisions_also_for_later_changes(
 ) -> None:
     plan, user = demo(make)
     late = make.measure(plan.fields[0].goals[0], title="Nach dem Ende ergänzt")
-    first = services.proposals(plan)[0].measure.id
+    first = services.active_measures(plan)[0].id
     done = next(m for m in services.active_measures(plan)
                 if m.id not in (late.id, first)
                 and m.updates and m.updates[-1].status is Status.COMPLETED)

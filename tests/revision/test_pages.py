@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from hki.auth.models import AuditEntry
 from hki.demo.seed import seed_demo
 from hki.extensions import db
 from hki.plan.models import Measure, Plan
@@ -22,55 +23,77 @@ def _demo(make: Factories) -> Plan:
     return db.session.scalars(select(Plan)).one()
 
 
-def _form(plan: Plan, **extra: str) -> dict[str, str]:
+def _start(plan: Plan) -> dict[str, str]:
     return {"title": "HKI 2026–2030", "valid_from": "2026-01-01", "valid_to": "2030-12-31",
-            "description": "", "structure": services.structure_text(plan), **extra}
+            "description": ""}
 
 
-def test_wizard_proposes_checks_summarises_and_creates(
+def test_draft_is_stored_at_once_decided_page_by_page_and_adopted(
     client: FlaskClient, auth: Auth, make: Factories,
 ) -> None:
     plan = _demo(make)
-    items = services.proposals(plan)
-    done = next(i for i in items if i.outcome is Outcome.CLOSED)
-    carried = next(i for i in items if i.outcome is Outcome.CARRIED_OVER)
     auth.login_as(Role.COORDINATOR)
     page = client.get(f"/plaene/{plan.id}/fortschreibung").get_data(as_text=True)
-    assert f'name="outcome-{done.measure.id}"' in page
-    chunk = page.split(f'name="outcome-{done.measure.id}"')[1].split("</select>")[0]
-    assert '<option value="closed" selected>abschließen</option>' in chunk
-    assert "1 Sprache und Spracherwerb" in page  # the outline to edit
     assert 'value="Handlungskonzept Integration 2026–2031 – ILLUSTRATIVES Beispiel"' in page
-
-    wrong = client.post(f"/plaene/{plan.id}/fortschreibung", data=_form(
-        plan, **{f"outcome-{carried.measure.id}": "dropped"}))
+    assert "2031-12-31" in page  # as long as the old plan
+    wrong = client.post(f"/plaene/{plan.id}/fortschreibung", data={
+        **_start(plan), "valid_to": "2025-01-01"})
     assert wrong.status_code == 422
-    row = wrong.get_data(as_text=True).split(f'name="reason-{carried.measure.id}"')[1]
-    assert "Bitte begründen Sie, warum die Maßnahme entfällt" in row.split("</td>")[0]
     assert db.session.scalar(select(func.count()).select_from(Plan)) == 1
-
-    choices = _form(plan, **{f"outcome-{carried.measure.id}": "dropped",
-                             f"reason-{carried.measure.id}": "Wird vom Land übernommen"})
-    summary = client.post(f"/plaene/{plan.id}/fortschreibung", data=choices)
-    text = summary.get_data(as_text=True)
-    assert summary.status_code == 200 and "Das wird angelegt" in text
-    n_carried = sum(i.outcome is Outcome.CARRIED_OVER for i in items) - 1
-    assert f"{n_carried} Maßnahmen werden übernommen" in text
-    assert db.session.scalar(select(func.count()).select_from(Plan)) == 1
-
-    created = client.post(f"/plaene/{plan.id}/fortschreibung", data={**choices, "confirm": "1"})
-    assert created.status_code == 302
+    # Sent twice (double click, second tab): one draft.
+    for _ in range(2):
+        created = client.post(f"/plaene/{plan.id}/fortschreibung", data=_start(plan))
+        assert created.status_code == 302
     new = db.session.scalars(select(Plan).where(Plan.predecessor_id == plan.id)).one()
-    assert created.headers["Location"] == f"/plaene/{new.id}"
-    assert db.session.scalar(select(func.count()).select_from(Measure).where(
-        Measure.origin_id.is_not(None))) == n_carried
-    reason = db.session.scalars(select(MeasureOutcome.reason).where(
-        MeasureOutcome.measure_id == carried.measure.id)).one()
-    assert reason == "Wird vom Land übernommen"
-    again = client.get(f"/plaene/{plan.id}/fortschreibung")
-    assert again.status_code == 409
-    assert "Dieser Plan hat schon eine Fortschreibung" in again.get_data(as_text=True)
+    hub = client.get(f"/plaene/{plan.id}/fortschreibung").get_data(as_text=True)
+    assert "Alles auf dieser Seite ist gespeichert" in hub and "1 Sprache und Spracherwerb" in hub
+    assert "Vor dem Beschluss offen" in hub  # old end dates before 2026
+    assert "übernehmen: " in hub and "mit dem Plan beenden: " in hub
 
+    rows = services.mapping(db.session, plan, new)
+    field_id = rows[0].measure.goal.field_id
+    here = [r for r in rows if r.measure.goal.field_id == field_id]
+    carried = next(r for r in here if r.carried)
+    url = f"/plaene/{plan.id}/fortschreibung/massnahmen/{field_id}"
+    form = client.get(url).get_data(as_text=True)
+    assert f'id="m-{carried.measure.id}"' in form
+    data: dict[str, str] = {}
+    for row in here:
+        key = row.measure.id
+        data |= {f"outcome-{key}": row.decision.outcome.value,
+                 f"goal-{key}": str(row.default_goal.id if row.default_goal else ""),
+                 f"reason-{key}": row.decision.reason, f"end-{key}": ""}
+    data[f"outcome-{carried.measure.id}"] = "dropped"
+    bad = client.post(url, data=data)
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    summary = text.split('class="error-summary"')[1].split("</div>")[0]
+    assert f'href="#m-{carried.measure.id}"' in summary and "Bitte begründen Sie" in summary
+    assert db.session.scalar(select(MeasureOutcome.outcome).where(
+        MeasureOutcome.measure_id == carried.measure.id)) is Outcome.CARRIED_OVER
+    data[f"reason-{carried.measure.id}"] = "Wird vom Land übernommen"
+    saved = client.post(url, data={**data, "next": "1"})
+    assert saved.status_code == 302 and "/massnahmen/" in saved.headers["Location"]
+    db.session.expire_all()
+    decision = db.session.scalars(select(MeasureOutcome).where(
+        MeasureOutcome.measure_id == carried.measure.id)).one()
+    assert (decision.outcome, decision.reason) == (Outcome.DROPPED, "Wird vom Land übernommen")
+    copy = db.session.get(Measure, carried.copy.id)  # type: ignore[union-attr]
+    assert copy is not None and copy.archived_at is not None
+    # Open end for the others on that page: no old end date left on it.
+    rows = services.mapping(db.session, plan, new)
+    assert not [r for r in rows if r.measure.goal.field_id == field_id and r.ends_before_start]
+
+    mapping = client.get(f"/plaene/{plan.id}/fortschreibung/zuordnung?entscheidung=dropped")
+    assert "Wird vom Land übernommen" in mapping.get_data(as_text=True)
+    blocked = client.post(f"/plaene/{new.id}/beschluss",
+                          data={"adopted_on": "2026-02-26", "adoption_paper_ref": "V-2026/017"})
+    assert blocked.status_code == 302 and blocked.headers["Location"].endswith("#beschluss")
+    db.session.expire_all()
+    assert db.session.get(Plan, new.id).state is PlanState.DRAFT  # type: ignore[union-attr]
+    bulk = client.post(f"/plaene/{plan.id}/fortschreibung/enddaten",
+                       data={"end_date": "31.12.2030"}, follow_redirects=True)
+    assert "enden jetzt am 31.12.2030" in bulk.get_data(as_text=True)
     adopt = client.post(f"/plaene/{new.id}/beschluss",
                         data={"adopted_on": "2026-02-26", "adoption_paper_ref": "V-2026/017"})
     assert adopt.status_code == 302
@@ -79,9 +102,35 @@ def test_wizard_proposes_checks_summarises_and_creates(
     db.session.expire_all()
     assert (db.session.get(Plan, plan.id).state, db.session.get(Plan, new.id).state) == (  # type: ignore[union-attr]
         PlanState.CLOSED, PlanState.ADOPTED)
+    again = client.get(f"/plaene/{plan.id}/fortschreibung")
+    assert again.status_code == 409
     final = client.get(f"/plaene/{plan.id}/abschlussbericht").get_data(as_text=True)
     assert "Verbleib der Maßnahmen" in final and "Wird vom Land übernommen" in final
-    assert f"Fortgeführt im neuen Plan</th><td class=\"num\">{n_carried}</td>" in final
+
+
+def test_a_draft_can_be_discarded_and_begun_again(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    plan = _demo(make)
+    auth.login_as(Role.COORDINATOR)
+    client.post(f"/plaene/{plan.id}/fortschreibung", data=_start(plan))
+    new_id = db.session.scalars(select(Plan.id).where(Plan.predecessor_id == plan.id)).one()
+    confirm = client.get(f"/plaene/{plan.id}/fortschreibung/verwerfen")
+    assert "lässt sich nicht rückgängig machen" in confirm.get_data(as_text=True)
+    for _ in range(2):  # the confirmation sent twice
+        done = client.post(f"/plaene/{plan.id}/fortschreibung/verwerfen")
+        assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Plan, new_id) is None
+    assert db.session.scalar(select(func.count()).select_from(MeasureOutcome)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Measure).where(
+        Measure.origin_id.is_not(None))) == 0
+    entries = db.session.scalars(select(AuditEntry.action).where(
+        AuditEntry.entity == "plans", AuditEntry.entity_id == new_id)).all()
+    assert "delete" in entries
+    assert client.post(f"/plaene/{plan.id}/fortschreibung", data=_start(plan)).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Plan).where(
+        Plan.predecessor_id == plan.id)) == 1
 
 
 def test_adoption_needs_date_and_paper(client: FlaskClient, auth: Auth, make: Factories) -> None:

@@ -45,98 +45,122 @@ def demo(make: Factories) -> tuple[Plan, User]:
     return plan, make.user(role=Role.COORDINATOR)
 
 
-def choose(plan: Plan) -> tuple[list[services.Proposal], services.Outline]:
-    """The defaults, plus: the first carried measure moves to goal 2.1, one is dropped."""
-    items = services.proposals(plan)
-    outline, errors = services.parse_structure(services.structure_text(plan))
-    assert errors == []
-    carried = [i for i in items if i.outcome is Outcome.CARRIED_OVER]
-    carried[0].goal_number = "2.1"
-    carried[1].outcome, carried[1].reason = Outcome.DROPPED, "Förderung ausgelaufen"
-    return items, outline
+def continue_plan(plan: Plan, user: User) -> tuple[Plan, list[services.Row]]:
+    """The demo plan's stored draft with the defaults, plus: the first carried measure
+    moved to goal 2.1, the second dropped, every old end date moved into the new period
+    (flushed, not committed)."""
+    new = services.start(db.session, plan, NEW, user)
+    rows = services.mapping(db.session, plan, new)
+    carried = [r for r in rows if r.carried]
+    goal = next(g for g in services.draft_goals(new) if g.number == "2.1")
+    services.decide(db.session, carried[0], services.Choice(
+        Outcome.CARRIED_OVER, goal, "", date(2028, 12, 31)), user)
+    services.decide(db.session, carried[1], services.Choice(
+        Outcome.DROPPED, None, "Förderung ausgelaufen", None), user)
+    rows = services.mapping(db.session, plan, new)
+    services.set_end_dates(db.session, rows, date(2030, 12, 31))
+    return new, services.mapping(db.session, plan, new)
 
 
-def continue_plan(plan: Plan, user: User) -> tuple[Plan, list[services.Proposal]]:
-    """The demo plan continued with the choices of :func:`choose` (flushed, not committed)."""
-    items, outline = choose(plan)
-    return services.create_successor(db.session, plan, NEW, outline, items, user), items
-
-
-def test_proposals_follow_the_final_state(make: Factories) -> None:
-    plan, _user = demo(make)
-    items = services.proposals(plan)
-    current = {i.measure.id: i.update.status if i.update else None for i in items}
-    assert len(items) == 80
-    for item in items:
-        status = current[item.measure.id]
+def test_the_draft_starts_with_the_proposals_of_the_final_state(make: Factories) -> None:
+    plan, user = demo(make)
+    new = services.start(db.session, plan, NEW, user)
+    db.session.commit()
+    rows = services.mapping(db.session, plan, new)
+    assert len(rows) == 80
+    for row in rows:
+        status = row.update.status if row.update else None
         expected = {Status.COMPLETED: Outcome.CLOSED, Status.DISCONTINUED: Outcome.DROPPED}.get(
             status, Outcome.CARRIED_OVER)  # type: ignore[arg-type]
-        assert item.outcome is expected, (item.measure.number, status)
-        assert item.goal_number == item.measure.goal.number
-    assert {i.outcome for i in items} == set(Outcome)
-    dropped = next(i for i in items if i.outcome is Outcome.DROPPED)
-    assert dropped.reason and dropped.reason == dropped.update.note  # type: ignore[union-attr]
+        assert row.decision.outcome is expected, (row.measure.number, status)
+        # Carried over into the goal that continues its own, same number, nothing flagged.
+        assert (row.copy is not None) is (expected is Outcome.CARRIED_OVER)
+        if row.copy is not None:
+            assert row.copy.goal.origin_id == row.measure.goal_id
+            assert row.copy.number == row.measure.number or row.copy.goal.number == \
+                row.measure.goal.number
+            assert not (row.moved or row.topic_changed or row.homeless)
+    assert {r.decision.outcome for r in rows} == set(Outcome)
+    dropped = next(r for r in rows if r.decision.outcome is Outcome.DROPPED)
+    assert dropped.decision.reason and dropped.decision.reason == \
+        dropped.update.note  # type: ignore[union-attr]
+    assert [(f.number, f.title, f.origin_id) for f in new.fields] == [
+        (f.number, f.title, f.id) for f in plan.fields]
+    with pytest.raises(services.RevisionError, match="schon eine Fortschreibung"):
+        services.start(db.session, plan, NEW, user)
 
 
-def test_wizard_result_matches_the_choices(make: Factories) -> None:
+def test_decisions_change_the_draft_and_can_be_changed_back(make: Factories) -> None:
     plan, user = demo(make)
-    items, outline = choose(plan)
-    new = services.create_successor(db.session, plan, NEW, outline, items, user)
+    new, rows = continue_plan(plan, user)
     db.session.commit()
     outcomes = db.session.scalars(select(MeasureOutcome)).all()
     # Every old measure decided exactly once, nothing lost or duplicated.
-    assert sorted(o.measure_id for o in outcomes) == sorted(i.measure.id for i in items)
-    assert Counter(o.outcome for o in outcomes) == Counter(i.outcome for i in items)
-    carried = [i for i in items if i.outcome is Outcome.CARRIED_OVER]
+    assert sorted(o.measure_id for o in outcomes) == sorted(r.measure.id for r in rows)
+    carried = [r for r in rows if r.carried]
     new_measures = db.session.scalars(
-        select(Measure).join(Measure.goal).join(Goal.field).where(Field.plan_id == new.id)
-    ).all()
-    assert len(new_measures) == len(carried)
-    assert sorted(m.origin_id or 0 for m in new_measures) == sorted(i.measure.id for i in carried)
-    by_origin = {m.origin_id: m for m in new_measures}
-    for item in carried:
-        copy = by_origin[item.measure.id]
-        assert (copy.title, copy.lead_organisation_id,
-                [p.id for p in copy.partners], copy.priority) == (
-            item.measure.title, item.measure.lead_organisation_id,
-            [p.id for p in item.measure.partners], item.measure.priority)
-        assert [i.name for i in copy.indicators] == [i.name for i in item.measure.indicators]
-        assert copy.goal.number == item.goal_number
-        outcome = next(o for o in outcomes if o.measure_id == item.measure.id)
-        assert outcome.successor_measure_id == copy.id
-    # Numbers: the next free one in each goal, in the old order, no gaps, no clashes.
+        select(Measure).join(Measure.goal).join(Goal.field).where(
+            Field.plan_id == new.id, Measure.archived_at.is_(None))).all()
+    assert sorted(m.origin_id or 0 for m in new_measures) == sorted(r.measure.id for r in carried)
+    for row in carried:
+        copy, old = row.copy, row.measure
+        assert copy is not None
+        assert (copy.title, copy.lead_organisation_id, [p.id for p in copy.partners],
+                copy.priority) == (old.title, old.lead_organisation_id,
+                                   [p.id for p in old.partners], old.priority)
+        assert [i.name for i in copy.indicators] == [i.name for i in old.indicators]
+        assert row.decision.successor_measure_id == copy.id
+        assert copy.end_date is None or copy.end_date >= NEW.valid_from
+    # Numbers: unique in each goal, nothing clashes.
     for goal in {m.goal for m in new_measures}:
-        numbers = [m.number for m in sorted(goal.measures, key=lambda m: m.position)]
-        assert numbers == [f"{goal.number}.{k}" for k in range(1, len(numbers) + 1)]
-    moved = by_origin[carried[0].measure.id]
-    assert moved.goal.number == "2.1" and carried[0].measure.goal.number != "2.1"
-    dropped = next(o for o in outcomes if o.reason == "Förderung ausgelaufen")
-    assert (dropped.outcome, dropped.successor_measure_id) == (Outcome.DROPPED, None)
-    assert dropped.measure.id not in by_origin
-    assert (new.state, new.predecessor_id, [f.number for f in new.fields]) == (
-        PlanState.DRAFT, plan.id, [f.number for f in plan.fields])
-    with pytest.raises(services.RevisionError, match="schon eine Fortschreibung"):
-        services.create_successor(db.session, plan, NEW, outline, items, user)
+        numbers = [m.number for m in goal.measures if m.archived_at is None]
+        assert len(numbers) == len(set(numbers))
+    moved = carried[0]
+    assert moved.copy is not None and moved.copy.goal.number == "2.1" and moved.moved
+    assert moved.copy.end_date == date(2028, 12, 31)
+    assert moved.topic_changed is (moved.measure.goal.field.number != "2")
+    dropped = next(r for r in rows if r.decision.reason == "Förderung ausgelaufen")
+    assert (dropped.decision.outcome, dropped.copy) == (Outcome.DROPPED, None)
+    # Changed back: the same copy comes back, into the goal chosen now, with a free number.
+    home = dropped.default_goal
+    assert home is not None
+    goal = home
+    assert services.decide(db.session, dropped, services.Choice(
+        Outcome.CARRIED_OVER, goal, "", None), user)
+    db.session.commit()
+    again = next(r for r in services.mapping(db.session, plan, new)
+                 if r.measure.id == dropped.measure.id)
+    assert again.copy is not None and again.copy.id == dropped.decision.successor_measure_id
+    assert again.copy.goal_id == goal.id and not again.moved
+    # Saving the same choice again changes nothing and writes nothing.
+    entries = db.session.scalar(select(func.count()).select_from(AuditEntry))
+    assert not services.decide(db.session, again, services.Choice(
+        Outcome.CARRIED_OVER, goal, "", None), user)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == entries
 
 
 def test_choices_are_checked(make: Factories) -> None:
     plan, user = demo(make)
-    items = services.proposals(plan)
-    outline, _errors = services.parse_structure("1 Sprache\n1.1 Kurse")
-    errors = services.check_choices(items, outline)
-    carried = [i for i in items if i.outcome is Outcome.CARRIED_OVER]
-    assert len(errors) == sum(i.goal_number != "1.1" for i in carried)
-    assert "„2.1“ gibt es in der neuen Gliederung nicht" in " ".join(errors.values())
-    items[0].outcome, items[0].reason = Outcome.DROPPED, ""
-    assert "Bitte begründen Sie" in services.check_choices(items, outline)[items[0].measure.id]
-    _outline, problems = services.parse_structure("1 Sprache\n2.1 Ziel ohne Feld\nx Titel\n1")
-    assert problems == [
-        "Zeile 2: Zum Ziel 2.1 fehlt vorher das Handlungsfeld 2.",
-        "Zeile 3: „x“ ist keine Nummer eines Handlungsfelds (1) oder Ziels (1.2).",
-        "Zeile 4: Nach der Nummer 1 fehlt der Titel."]
-    with pytest.raises(services.RevisionError):
-        services.create_successor(db.session, plan, NEW, outline, items, user)
-    assert db.session.scalar(select(func.count()).select_from(Plan)) == 1
+    new = services.start(db.session, plan, NEW, user)
+    goal = services.draft_goals(new)[0]
+    check = services.check_choice
+    assert check(services.Choice(Outcome.CARRIED_OVER, None, "", None), new) == \
+        "Bitte wählen Sie das Ziel im neuen Plan."
+    assert "liegt vor dem Beginn des neuen Plans (01.01.2026)" in (check(services.Choice(
+        Outcome.CARRIED_OVER, goal, "", date(2025, 6, 30)), new) or "")
+    assert check(services.Choice(Outcome.CARRIED_OVER, goal, "", None), new) is None
+    assert "Bitte begründen Sie" in (check(services.Choice(
+        Outcome.DROPPED, None, "", None), new) or "")
+    assert check(services.Choice(Outcome.CLOSED, None, "", None), new) is None
+    rows = services.mapping(db.session, plan, new)
+    row = next(r for r in rows if r.carried)
+    key = row.measure.id
+    choices, errors, posted = services.read_choices(rows, {
+        f"outcome-{key}": "carried_over", f"goal-{key}": str(goal.id),
+        f"reason-{key}": "  ", f"end-{key}": "31.02.2027"}, new)
+    assert list(choices) == [key] and errors[key].startswith("Bitte geben Sie das Ende als Datum")
+    assert posted[key].end == "31.02.2027"  # shown again as typed, nothing lost
 
 
 def _element_history(plan_id: int) -> list[int]:
@@ -195,9 +219,9 @@ def test_lineage_on_measure_pages_and_in_the_new_plans_report(
     client: FlaskClient, auth: Auth, make: Factories,
 ) -> None:
     plan, user = demo(make)
-    new, items = continue_plan(plan, user)
+    new, rows = continue_plan(plan, user)
     db.session.commit()
-    item = items[next(k for k, i in enumerate(items) if i.outcome is Outcome.CARRIED_OVER)]
+    item = next(r for r in rows if r.carried)
     old = item.measure
     copy = db.session.scalars(select(Measure).where(Measure.origin_id == old.id)).one()
     auth.login_as(Role.READER)
