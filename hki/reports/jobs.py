@@ -35,16 +35,21 @@ def _render(report: Report) -> tuple[bytes, int]:
     if report.kind is ReportKind.FINAL:
         from hki.revision.final import gather_final, render_final_html
 
-        return pdf_from_html(render_final_html(gather_final(report.plan_id, report.known_at)))
+        return pdf_from_html(render_final_html(gather_final(
+            report.plan_id, report.known_at, Narrative.from_json(report.narrative))))
     return render_pdf_pages(gather(report.plan_id, report.stichtag, report.known_at,
                                    compare_with=report.compare_with,
                                    narrative=Narrative.from_json(report.narrative)))
 
 
 def request_final(session: AnySession, plan: Plan, user: User) -> Report:
-    """Queue the Abschlussbericht: Stichtag is the plan's last day, K this moment."""
+    """Queue the Abschlussbericht: Stichtag is the plan's last day, K this moment.
+
+    Like a Sachstandsbericht it takes a copy of the texts written for its Stichtag.
+    """
+    narrative = draft_narrative(session, plan.id, plan.valid_to)
     report = Report(plan=plan, requested_by=user, stichtag=plan.valid_to, known_at=utcnow(),
-                    kind=ReportKind.FINAL)
+                    kind=ReportKind.FINAL, narrative=narrative.as_json())
     session.add(report)
     session.flush()
     return report

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import render_template
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -20,7 +21,8 @@ from hki.extensions import db
 from hki.i18n import datum
 from hki.plan.models import Measure, Plan
 from hki.reports.charts import bars
-from hki.reports.data import MeasureEntry, NoSuchPlanError, ReportData, Tally, gather
+from hki.reports.data import MeasureEntry, NoSuchPlanError, ReportData, Tally, gather, tally
+from hki.reports.narrative import Narrative
 from hki.reports.render import MEANINGS
 from hki.revision.models import MeasureOutcome
 from hki.revision.services import outcomes_of
@@ -51,6 +53,29 @@ class IndicatorResult:
 
 
 @dataclass(frozen=True)
+class IndicatorSummary:
+    """How many indicators have a value, reached their target, missed it, or have none."""
+
+    total: int
+    with_value: int
+    reached: int
+    not_reached: int
+    without_target: int
+    without_value: int
+
+
+def summarise(results: list[IndicatorResult]) -> IndicatorSummary:
+    """The indicator chapter's summary; the five counts add up to the whole."""
+    valued = [i for i in results if i.achieved is not None]
+    return IndicatorSummary(
+        total=len(results), with_value=len(valued),
+        reached=sum(i.reached is True for i in valued),
+        not_reached=sum(i.reached is False for i in valued),
+        without_target=sum(i.reached is None for i in valued),
+        without_value=len(results) - len(valued))
+
+
+@dataclass(frozen=True)
 class Fate:
     """What became of one measure: its last state and, if carried over, where to."""
 
@@ -65,13 +90,29 @@ class FinalData:
 
     report: ReportData
     successor: Plan | None
-    completed: list[Fate]
+    #: Not carried over, not dropped: ended with the plan, whatever their status.
+    ended: list[Fate]
     carried: list[Fate]
     dropped: list[Fate]
     undecided: list[Fate]
     indicators: list[IndicatorResult]
     #: Per field (number, title): the tally at each year's end and at the plan's end.
     history: list[tuple[str, str, list[tuple[date, Tally]]]]
+
+    @property
+    def fates(self) -> list[tuple[str, list[Fate], Tally]]:
+        """Each outcome's heading, measures and their final statuses, in report order."""
+        rows = [(str(_("Fortgeführt im neuen Plan")), self.carried),
+                (str(_("Mit dem Plan beendet")), self.ended),
+                (str(_("Entfallen")), self.dropped)]
+        if self.undecided:
+            rows.append((str(_("Noch nicht entschieden")), self.undecided))
+        return [(label, fates, tally([f.entry for f in fates])) for label, fates in rows]
+
+    @property
+    def indicator_summary(self) -> IndicatorSummary:
+        """Counts for the indicator chapter."""
+        return summarise(self.indicators)
 
 
 def _fate(entry: MeasureEntry, outcome: MeasureOutcome | None,
@@ -80,11 +121,11 @@ def _fate(entry: MeasureEntry, outcome: MeasureOutcome | None,
     status = entry.update.status if entry.update else None
     if outcome is None:
         if status is Status.COMPLETED:
-            return "completed", Fate(entry)
+            return "ended", Fate(entry)
         if status is Status.DISCONTINUED:
             return "dropped", Fate(entry, entry.update.note if entry.update else "")
         return "undecided", Fate(entry)
-    kind = {Outcome.CARRIED_OVER: "carried", Outcome.CLOSED: "completed",
+    kind = {Outcome.CARRIED_OVER: "carried", Outcome.CLOSED: "ended",
             Outcome.DROPPED: "dropped"}[outcome.outcome]
     successor = numbers.get(outcome.successor_measure_id or 0)
     return kind, Fate(entry, outcome.reason, successor)
@@ -96,13 +137,18 @@ def year_ends(start: date, end: date) -> list[date]:
     return [*days, end]
 
 
-def gather_final(plan_id: int, known_at: datetime) -> FinalData:
-    """The Abschlussbericht's data for the plan's last day, as known at ``known_at``."""
+def gather_final(plan_id: int, known_at: datetime,
+                 narrative: Narrative | None = None) -> FinalData:
+    """The Abschlussbericht's data for the plan's last day, as known at ``known_at``.
+
+    ``narrative``: the coordination's texts for the plan's last day (see
+    :mod:`hki.reports.narrative`), shown like the Sachstandsbericht's.
+    """
     plan = db.session.get(Plan, plan_id)
     if plan is None:
         raise NoSuchPlanError(plan_id)
     # The tree as finally kept (as the Fortschreibung decided on it), statuses at the end.
-    report = gather(plan_id, plan.valid_to, known_at, tree_at=known_at)
+    report = gather(plan_id, plan.valid_to, known_at, tree_at=known_at, narrative=narrative)
     outcomes = {k: v for k, v in outcomes_of(db.session, plan).items()
                 if v.decided_at <= known_at}
     successor_ids = [o.successor_measure_id for o in outcomes.values() if o.successor_measure_id]
@@ -111,7 +157,7 @@ def gather_final(plan_id: int, known_at: datetime) -> FinalData:
         rows = db.session.execute(
             select(Measure.id, Measure.number).where(Measure.id.in_(successor_ids)))
         numbers = {measure_id: number for measure_id, number in rows}
-    lists: dict[str, list[Fate]] = {"completed": [], "carried": [], "dropped": [],
+    lists: dict[str, list[Fate]] = {"ended": [], "carried": [], "dropped": [],
                                     "undecided": []}
     indicators = []
     for entry in report.entries:
@@ -124,7 +170,7 @@ def gather_final(plan_id: int, known_at: datetime) -> FinalData:
                 indicator.baseline_value, indicator.target_value,
                 value.value if value else None, value.as_of if value else None))
     successor = db.session.scalars(select(Plan).where(Plan.predecessor_id == plan_id)).first()
-    return FinalData(report, successor, lists["completed"], lists["carried"], lists["dropped"],
+    return FinalData(report, successor, lists["ended"], lists["carried"], lists["dropped"],
                      lists["undecided"], indicators,
                      _history(plan, report, known_at))
 
@@ -154,4 +200,6 @@ def render_final_html(data: FinalData, *, stylesheet: str | None = None,
         "reports/final.html", f=data, r=data.report, statuses=list(Status), charts=charts,
         chart=bars([(f"{b.field.number} {b.field.title}", b.tally)
                     for b in data.report.fields]),
-        vocabulary=list(MEANINGS.items()), stylesheet=stylesheet, preview_bar=preview_bar)
+        vocabulary=list(MEANINGS.items()), stylesheet=stylesheet, preview_bar=preview_bar,
+        field_notes={b.field.number: data.report.narrative.fields.get(b.field.id, "")
+                     for b in data.report.fields})

@@ -20,6 +20,7 @@ from hki.extensions import db
 from hki.i18n import datum
 from hki.plan.models import Field, Goal, Plan
 from hki.reports import jobs
+from hki.reports.narrative import draft_narrative
 from hki.revision import final, services
 from hki.revision.forms import AdoptionForm, EndDateForm, MergeForm, RevisionForm
 from hki.security import Action, requires
@@ -255,10 +256,13 @@ def final_report(plan_id: int) -> ResponseReturnValue:
     bar = Markup(
         '<form method="post" class="preview-bar" role="note"><strong>{}</strong> {} '
         '<input type="hidden" name="csrf_token" value="{}"><button type="submit">{}</button> '
-        '<a href="{}">{}</a></form>'
+        '<a href="{}">{}</a> <a href="{}">{}</a></form>'
     ).format(_("Entwurf (Vorschau)."), _("Kenntnisstand jetzt."), generate_csrf(),
-             _("Als PDF ausgeben"), url_for("plan.overview", plan_id=plan_id),
+             _("Als PDF ausgeben"),
+             url_for("reports.texts", plan_id=plan_id, stichtag=plan.valid_to.isoformat()),
+             _("Texte schreiben"), url_for("plan.overview", plan_id=plan_id),
              _("Zurück zum Plan"))
-    data = final.gather_final(plan.id, utcnow())
+    data = final.gather_final(plan.id, utcnow(),
+                              draft_narrative(db.session, plan.id, plan.valid_to))
     return final.render_final_html(data, stylesheet=url_for("static", filename="css/report.css"),
                                    preview_bar=bar)

@@ -105,13 +105,13 @@ def test_abschlussbericht_follows_the_decisions_also_for_later_changes(
     db.session.commit()
     data = gather_final(plan.id, datetime.now(UTC))
     outcomes = Counter(db.session.scalars(select(MeasureOutcome.outcome)))
-    assert (len(data.carried), len(data.completed), len(data.dropped), data.undecided) == (
+    assert (len(data.carried), len(data.ended), len(data.dropped), data.undecided) == (
         outcomes[Outcome.CARRIED_OVER], outcomes[Outcome.CLOSED], outcomes[Outcome.DROPPED],
         [])
-    fates = {f.entry.measure.id for f in data.carried + data.completed + data.dropped}
+    fates = {f.entry.measure.id for f in data.carried + data.ended + data.dropped}
     assert fates == set(db.session.scalars(select(MeasureOutcome.measure_id)))
     assert late.id in fates  # added after the plan's end, decided, and reported
-    assert done.id not in {f.entry.measure.id for f in data.completed}
+    assert done.id not in {f.entry.measure.id for f in data.ended}
     report = jobs.request_final(db.session, plan, user)
     db.session.commit()
     assert jobs.same_stichtag(db.session, plan.id, plan.valid_to) == []

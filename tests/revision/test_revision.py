@@ -3,9 +3,11 @@ the Abschlussbericht's figures against the database."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +19,11 @@ from hki.auth.models import AuditEntry, User
 from hki.demo.seed import seed_demo
 from hki.extensions import db
 from hki.plan.history import plan_as_of
-from hki.plan.models import Field, Goal, Measure, Plan
+from hki.plan.models import Field, Goal, IndicatorValue, Measure, Plan
 from hki.reports import jobs
 from hki.reports.data import gather
 from hki.reports.models import Report, ReportState
+from hki.reports.narrative import Narrative, save_narrative
 from hki.reports.render import render_html
 from hki.revision import services
 from hki.revision.final import gather_final
@@ -238,43 +241,79 @@ def test_lineage_on_measure_pages_and_in_the_new_plans_report(
     assert f"Fortgeschrieben durch <a href=\"/plaene/{new.id}\">{new.title}</a>" in overview
 
 
-def _counts_in(text: str, label: str) -> list[int]:
-    line = next(line for line in text.splitlines() if line.startswith(label))
-    return [int(n) for n in re.findall(r"\d+", line[len(label):])]
+def _row(text: str, label: str, start: int = 0) -> list[int]:
+    """The figures of the first line from ``start`` on that begins with ``label``."""
+    lines = text.splitlines()
+    line = next(line for line in lines[start:] if line.startswith(label + " "))
+    return [int(n) for n in re.findall(r"\b\d+\b", line[len(label):].split("%")[0])]
 
 
-def test_abschlussbericht_counts_equal_the_database(app_ctx: Flask, make: Factories) -> None:
+def test_abschlussbericht_tells_outcome_and_status_apart_and_counts_agree(
+    app_ctx: Flask, make: Factories,
+) -> None:
     plan, user = demo(make)
-    continue_plan(plan, user)
+    _new, rows = continue_plan(plan, user)
+    # Three indicators with values: one reaches its target, one misses it, one has none.
+    indicators = [i for r in rows for i in r.measure.indicators][:3]
+    indicators[0].baseline_value, indicators[0].target_value = 5, 10
+    indicators[1].baseline_value, indicators[1].target_value = 0, 50
+    indicators[2].target_value = None
+    for indicator, value in zip(indicators, (12, 20, 7), strict=True):
+        db.session.add(IndicatorValue(indicator=indicator, as_of=date(2025, 11, 30),
+                                      value=value, recorded_by=user))
+    field = plan.fields[0]
+    save_narrative(db.session, plan.id, plan.valid_to, user, Narrative(
+        intro="Der Plan endet nach sechs Jahren.", assessment="Viel erreicht, manches offen.",
+        outlook="Die Fortschreibung setzt auf Sprache.", fields={field.id: "Sprache trägt."}),
+        None)
     db.session.commit()
-    report = jobs.request_final(db.session, plan, user)
+    jobs.request_final(db.session, plan, user)
     db.session.commit()
     done = jobs.run_once(db.session)
     assert done is not None and done.state is ReportState.DONE, done and done.error
     assert done.file_name.startswith("Abschlussbericht_2025-12-31_")
     text = pdf_text(done.pdf or b"")
-    assert "Abschlussbericht" in text and "Verbleib der Maßnahmen" in text
+    if os.environ.get("HKI_SCREENSHOT_DIR"):  # to look at the pages
+        (Path(os.environ["HKI_SCREENSHOT_DIR"]) / "abschlussbericht.pdf").write_bytes(
+            done.pdf or b"")
+    flat = " ".join(text.split())
     outcomes = Counter(db.session.scalars(select(MeasureOutcome.outcome)))
-    completed_by_status = 0  # every measure has an outcome, so the decision counts
-    assert _counts_in(text, "Abgeschlossen ") [:1] == [outcomes[Outcome.CLOSED] +
-                                                      completed_by_status]
-    assert _counts_in(text, "Fortgeführt im neuen Plan ")[:1] == [outcomes[Outcome.CARRIED_OVER]]
-    assert _counts_in(text, "Entfallen ")[:1] == [outcomes[Outcome.DROPPED]]
-    assert "Grund: Förderung ausgelaufen" in " ".join(text.split())
-    # Status counts at the plan's last day, straight from SQL: latest counted update per
-    # measure with as_of ≤ 31.12.2025.
+    # The outcome table: rows by decision, columns by final status, sums agree.
+    start = text.splitlines().index("Verbleib der Maßnahmen", 20)
+    carried = _row(text, "Fortgeführt im neuen Plan", start)
+    ended = _row(text, "Mit dem Plan beendet", start)
+    dropped = _row(text, "Entfallen", start)
+    assert (carried[-1], ended[-1], dropped[-1]) == (
+        outcomes[Outcome.CARRIED_OVER], outcomes[Outcome.CLOSED], outcomes[Outcome.DROPPED])
+    in_table = _row(text, "Insgesamt", start)
+    on_page_3 = _row(text, "Insgesamt")
+    assert in_table == on_page_3[:len(in_table)]
+    assert [a + b + c for a, b, c in zip(carried, ended, dropped, strict=True)] == in_table
+    # Status counts at the plan's last day, straight from SQL.
     latest: dict[int, StatusUpdate] = {}
     for u in db.session.scalars(select(StatusUpdate).where(
             StatusUpdate.as_of <= plan.valid_to).order_by(StatusUpdate.as_of,
                                                            StatusUpdate.recorded_at)):
         latest[u.measure_id] = u
     by_status = Counter(u.status for u in latest.values())
-    total = _counts_in(text, "Insgesamt")
-    assert total[:8] == [by_status[s] for s in Status]
-    assert total[8] == 80 - len(latest) and total[9] == 80
-    data = gather_final(plan.id, report.known_at)
-    assert [len(rows) for _n, _t, rows in data.history] == [6] * len(plan.fields)
-    assert sum(t.total for _n, _t, rows in data.history for day, t in rows
+    assert in_table[:8] == [by_status[s] for s in Status]
+    assert in_table[8] == 80 - len(latest) and in_table[9] == 80
+    assert "„Mit dem Plan beendet“ ist diese Entscheidung, kein Umsetzungs" in flat
+    # Every decision with its reason and every measure with its last status.
+    assert "Begründung: Förderung ausgelaufen" in flat
+    assert flat.count("zuletzt: ") == 80
+    # Indicators: the summary, only valued ones in the table, the rest named once.
+    assert ("Für 3 wurde bis zum 31.12.2025 ein Wert erfasst: Ziel erreicht 1, nicht "
+            "erreicht 1, ohne Zielwert 1. Für 77 wurde kein Wert erfasst.") in flat
+    assert _row(text, "kein Wert erfasst") == [77] and "Kein Wert erfasst (77)" in flat
+    assert "nicht messbar" not in flat
+    # The coordination's texts, like the Sachstandsbericht's.
+    for words in ("Der Plan endet nach sechs Jahren.", "Viel erreicht, manches offen.",
+                  "Die Fortschreibung setzt auf Sprache.", "Sprache trägt."):
+        assert words in flat
+    data = gather_final(plan.id, done.known_at)
+    assert [len(r) for _n, _t, r in data.history] == [6] * len(plan.fields)
+    assert sum(t.total for _n, _t, r in data.history for day, t in r
                if day == plan.valid_to) == 80
 
 
