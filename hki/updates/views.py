@@ -81,6 +81,10 @@ def new(measure_id: int) -> ResponseReturnValue:
         abort(404)  # archived measures are history: no new updates
     rnd, corrected = _round_arg(), _corrected_arg(measure)
     current = current_update(measure.id)
+    # Carried over by a Fortschreibung and not yet reported on: the old plan's last status
+    # is where the office left off, so it is shown and the form starts from it.
+    inherited = current_update(measure.origin_id) if (
+        current is None and measure.origin_id is not None) else None
     returned = None if corrected else returned_draft(measure.id)
     indicators = list(measure.indicators)
     previous = current.status if current else None
@@ -90,7 +94,7 @@ def new(measure_id: int) -> ResponseReturnValue:
         period=(rnd.period_start, rnd.stichtag) if rnd else None)
     if request.method == "GET":
         # A returned answer comes back as it was sent, to be completed, not retyped.
-        start = corrected or returned or current
+        start = corrected or returned or current or inherited
         if start is not None:
             form.status.data, form.progress.data = start.status.value, start.progress
         if corrected is not None or returned is not None:
@@ -116,7 +120,7 @@ def new(measure_id: int) -> ResponseReturnValue:
             _flash_saved(update)
             return redirect(_after_saving(measure, rnd))
     return render_template("updates/new.html", form=form, m=measure, current=current,
-                           indicators=indicators,
+                           indicators=indicators, inherited=inherited,
                            rnd=rnd, corrected=corrected, returned=returned)
 
 

@@ -144,3 +144,25 @@ def test_adoption_needs_date_and_paper(client: FlaskClient, auth: Auth, make: Fa
     assert "Bitte geben Sie die Nummer der Beschlussvorlage ein." in page
     db.session.expire_all()
     assert db.session.get(Plan, draft.id).state is PlanState.DRAFT  # type: ignore[union-attr]
+
+
+def test_an_office_answering_a_carried_measure_starts_from_its_old_status(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    from datetime import date
+
+    from tests.revision.test_revision import NEW, continue_plan
+
+    plan = _demo(make)
+    user = make.user(role=Role.COORDINATOR)
+    new, rows = continue_plan(plan, user)
+    services.adopt(db.session, new, date(2026, 2, 26), "V-2026/017")
+    row = next(r for r in rows if r.carried and r.update is not None
+               and r.update.progress is not None)
+    assert row.copy is not None and row.update is not None and NEW.title == new.title
+    make.commit()
+    auth.login_as(Role.OFFICE, organisation=row.copy.lead)
+    page = client.get(f"/massnahmen/{row.copy.id}/sachstand").get_data(as_text=True)
+    assert f"Fortgeführt aus Maßnahme {row.measure.number} des Plans „{plan.title}“" in page
+    assert f'<option selected value="{row.update.status.value}">' in page
+    assert f'value="{row.update.progress}"' in page
