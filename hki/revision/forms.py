@@ -51,3 +51,20 @@ class AdoptionForm(FlaskForm):
     adoption_paper_ref = StringField(_l("Vorlagennummer des Beschlusses"), validators=[
         DataRequired(_l("Bitte geben Sie die Nummer der Beschlussvorlage ein.")),
         Length(max=100)])
+
+
+#: What a committee does with the plan (a drop-down; the words of council papers).
+PURPOSES = ["Vorberatung", "Anhörung", "Beschlussempfehlung", "Beschluss", "Kenntnisnahme"]
+
+
+class StageForm(FlaskForm):
+    """One committee meeting on the way to the council's decision."""
+
+    body = StringField(_l("Gremium"), validators=[
+        DataRequired(_l("Bitte nennen Sie das Gremium, z. B. Jugendhilfeausschuss.")),
+        Length(max=200)])
+    purpose = SelectField(_l("Beratung"), choices=[(p, p) for p in PURPOSES])
+    meeting_on = DayField(_l("Sitzung am"), validators=[
+        DataRequired(_l("Bitte geben Sie das Datum der Sitzung ein.")), plausible_day])
+    paper_ref = StringField(_l("Vorlage"), validators=[Length(max=100)])
+    result = StringField(_l("Ergebnis"), validators=[Length(max=300)])

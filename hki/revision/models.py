@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hki.db import Audited, UTCDateTime, code_enum, utcnow
@@ -42,3 +42,27 @@ class MeasureOutcome(Audited, Model):
         foreign_keys=[successor_measure_id])
     successor_plan: Mapped[Plan] = relationship()
     decided_by: Mapped[User] = relationship()
+
+
+class CouncilStage(Audited, Model):
+    """One step of a plan's way through the council, with day, Vorlage and result.
+
+    A committee's Vorberatung, the Verwaltungsausschuss, the Rat. The adoption itself
+    stays on the plan (``adopted_on``, ``adoption_paper_ref``); these rows record the way
+    there, which the council annex and the plan page show.
+    """
+
+    __tablename__ = "council_stages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    body: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(100), default="")
+    meeting_on: Mapped[date]
+    paper_ref: Mapped[str] = mapped_column(String(100), default="")
+    result: Mapped[str] = mapped_column(String(300), default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    plan: Mapped[Plan] = relationship()
+    recorded_by: Mapped[User] = relationship()

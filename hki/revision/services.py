@@ -32,7 +32,7 @@ from hki.plan.models import TITLE_LENGTH, Field, Goal, Indicator, IndicatorValue
 from hki.plan.services import next_free, next_number
 from hki.reports.data import latest_indicator_values
 from hki.reports.models import Report, ReportText
-from hki.revision.models import MeasureOutcome
+from hki.revision.models import CouncilStage, MeasureOutcome
 from hki.transfer.models import DataImport
 from hki.updates.models import StatusUpdate, UpdateRound
 from hki.updates.queries import current_updates, update_history
@@ -472,6 +472,8 @@ def discard(session: AnySession, draft: Plan) -> None:
         Field.plan_id == draft.id)
     session.execute(delete(MeasureSearch).where(MeasureSearch.measure_id.in_(measure_ids)))
     session.execute(delete(ReportText).where(ReportText.plan_id == draft.id))
+    for stage in stages_of(session, draft):
+        session.delete(stage)
     session.execute(update(Goal).where(Goal.field_id.in_(
         select(Field.id).where(Field.plan_id == draft.id))).values(merged_into_id=None))
     session.execute(update(Field).where(Field.plan_id == draft.id).values(merged_into_id=None))
@@ -687,3 +689,48 @@ class MappingView:
 def _number_key(number: str) -> tuple[int, ...]:
     """Numbers compare part by part: 2.10.1 comes after 2.9.3."""
     return tuple(int(p) if p.isdigit() else 0 for p in number.split("."))
+
+
+# --- The council: stages and the annex of the Vorlage ------------------------------------
+
+
+def stages_of(session: AnySession, plan: Plan) -> list[CouncilStage]:
+    """The plan's way through the council, by meeting day."""
+    return list(session.scalars(select(CouncilStage).where(CouncilStage.plan_id == plan.id)
+                                .order_by(CouncilStage.meeting_on, CouncilStage.id)))
+
+
+def add_stage(session: AnySession, plan: Plan, user: User, *, body: str, purpose: str,
+              meeting_on: date, paper_ref: str = "", result: str = "") -> CouncilStage:
+    """Record one committee meeting on the plan."""
+    stage = CouncilStage(plan=plan, body=body.strip(), purpose=purpose.strip(),
+                         meeting_on=meeting_on, paper_ref=paper_ref.strip(),
+                         result=result.strip(), recorded_by=user)
+    session.add(stage)
+    session.flush()
+    return stage
+
+
+#: The annex's columns: header and width (characters).
+ANNEX_COLUMNS = [("Nr. bisher", 10), ("Maßnahme", 48), ("Federführung", 28),
+                 ("Letzter Stand", 18), ("Entscheidung", 18), ("Begründung", 40),
+                 ("Nr. neu", 10), ("Ziel im neuen Plan", 36), ("Ende neu", 12),
+                 ("Budget (EUR)", 14)]
+
+
+def annex_rows(rows: list[Row]) -> list[list[Any]]:
+    """Old → new for the council's Vorlage: one line per measure of the old plan."""
+    out: list[list[Any]] = []
+    for row in rows:
+        copy = row.copy
+        status = str(row.update.status.label if row.update else _("ohne Sachstand"))
+        if row.update is not None and row.update.progress is not None:
+            status += f", {row.update.progress} %"
+        out.append([
+            row.measure.number, row.measure.title, row.measure.lead.name, status,
+            str(row.decision.outcome.label), row.decision.reason,
+            copy.number if copy else "", f"{copy.goal.number} {copy.goal.title}" if copy else "",
+            copy.end_date if copy else None,
+            (copy.budget_eur if copy else row.measure.budget_eur),
+        ])
+    return out

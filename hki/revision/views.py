@@ -17,13 +17,17 @@ from sqlalchemy.exc import IntegrityError
 from hki.auth.models import User
 from hki.db import utcnow
 from hki.extensions import db
-from hki.i18n import datum
+from hki.i18n import datum, local_today
 from hki.plan.models import Field, Goal, Plan
 from hki.reports import jobs
 from hki.reports.narrative import draft_narrative
+from hki.reports.render import pdf_from_html
 from hki.revision import final, services
-from hki.revision.forms import AdoptionForm, EndDateForm, MergeForm, RevisionForm
+from hki.revision.forms import AdoptionForm, EndDateForm, MergeForm, RevisionForm, StageForm
+from hki.revision.models import CouncilStage
 from hki.security import Action, requires
+from hki.transfer.views import download, file_name, tables_file
+from hki.transfer.writing import Table
 from hki.vocab import Outcome, PlanState
 
 bp = Blueprint("revision", __name__)
@@ -82,7 +86,8 @@ def _hub(old: Plan, draft: Plan) -> ResponseReturnValue:
         "revision/draft.html", plan=old, draft=draft, rows=rows,
         outline=services.outline_of(db.session, draft), merge=merge,
         fields=services.old_fields(rows), open_points=services.open_points(rows),
-        end_form=EndDateForm(end_date=draft.valid_to), outcomes=list(Outcome))
+        end_form=EndDateForm(end_date=draft.valid_to), outcomes=list(Outcome),
+        stages=services.stages_of(db.session, draft), stage_form=StageForm())
 
 
 @bp.route("/plaene/<int:plan_id>/fortschreibung/massnahmen/<int:field_id>",
@@ -187,6 +192,61 @@ def end_dates(plan_id: int) -> ResponseReturnValue:
         flash(" ".join(str(e) for e in form.end_date.errors)
               or _("Bitte geben Sie ein gültiges Datum ein."), "error")
     return redirect(url_for("revision.wizard", plan_id=plan_id) + "#massnahmen")
+
+
+@bp.route("/plaene/<int:plan_id>/fortschreibung/beratung", methods=["POST"])
+@requires(Action.EDIT_PLAN)
+def add_stage(plan_id: int) -> ResponseReturnValue:
+    """Record a committee meeting on the draft (Vorberatung, Anhörung, …)."""
+    _old, draft = _old_and_draft(plan_id)
+    form = StageForm()
+    if form.validate_on_submit() and form.meeting_on.data is not None:
+        stage = services.add_stage(db.session, draft, cast(User, current_user),
+                                   body=form.body.data or "", purpose=form.purpose.data or "",
+                                   meeting_on=form.meeting_on.data,
+                                   paper_ref=form.paper_ref.data or "",
+                                   result=form.result.data or "")
+        db.session.commit()
+        flash(_("Beratung im %(body)s am %(day)s eingetragen.", body=stage.body,
+                day=datum(stage.meeting_on)), "success")
+    else:
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
+    return redirect(url_for("revision.wizard", plan_id=plan_id) + "#beschluss")
+
+
+@bp.route("/plaene/<int:plan_id>/fortschreibung/beratung/<int:stage_id>/entfernen",
+          methods=["POST"])
+@requires(Action.EDIT_PLAN)
+def remove_stage(plan_id: int, stage_id: int) -> ResponseReturnValue:
+    """Remove a wrongly entered meeting (the audit log keeps it)."""
+    _old, draft = _old_and_draft(plan_id)
+    stage = db.session.get(CouncilStage, stage_id)
+    if stage is not None and stage.plan_id == draft.id and FlaskForm().validate_on_submit():
+        db.session.delete(stage)
+        db.session.commit()
+        flash(_("Beratung entfernt."), "success")
+    return redirect(url_for("revision.wizard", plan_id=plan_id) + "#beschluss")
+
+
+@bp.route("/plaene/<int:plan_id>/fortschreibung/anlage.<fmt>")
+@requires(Action.EDIT_PLAN)
+def annex(plan_id: int, fmt: str) -> ResponseReturnValue:
+    """The annex of the council's Vorlage: old → new, as a workbook or a PDF/UA annex."""
+    if fmt not in {"xlsx", "ods", "pdf"}:
+        abort(404)
+    old, draft = _old_and_draft(plan_id)
+    rows = services.mapping(db.session, old, draft)
+    today = local_today()
+    name = file_name(draft.title, "anlage-fortschreibung", today.isoformat(), fmt)
+    if fmt == "pdf":
+        html = render_template("revision/annex.html", plan=old, draft=draft, rows=rows,
+                               stages=services.stages_of(db.session, draft), today=today,
+                               outcomes=list(Outcome))
+        return download(pdf_from_html(html)[0], name, "application/pdf")
+    table = Table(str(_("Anlage Fortschreibung")), services.ANNEX_COLUMNS,
+                  services.annex_rows(rows), text_columns=(0, 6), money_columns=(9,),
+                  date_columns=(8,), title=draft.title)
+    return tables_file([table], fmt, name)
 
 
 @bp.route("/plaene/<int:plan_id>/fortschreibung/verwerfen", methods=["GET", "POST"])

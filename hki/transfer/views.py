@@ -76,7 +76,8 @@ def _stored(token: str) -> tuple[bytes, dict[str, Any]]:
     return data, meta
 
 
-def _download(data: bytes, filename: str, mimetype: str) -> Response:
+def download(data: bytes, filename: str, mimetype: str) -> Response:
+    """A file to save, never cached (it may hold internal drafts)."""
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f"attachment; filename=\"{filename}\""
     response.headers["Cache-Control"] = "no-store"
@@ -89,19 +90,19 @@ def _slug(text: str) -> str:
     return slug[:60].rsplit("-", 1)[0] if len(slug) > 60 else slug or "plan"
 
 
-def _file_name(title: str, what: str, day: str, fmt: str) -> str:
+def file_name(title: str, what: str, day: str, fmt: str) -> str:
     """hki-<plan>-<what>-<day>.<fmt>: readable, sortable, and clear where it came from."""
     return f"hki-{_slug(title)}-{what}-{day}.{fmt}"
 
 
-def _tables_file(tables: list[writing.Table], fmt: str, name: str,
+def tables_file(tables: list[writing.Table], fmt: str, name: str,
                  csv_table: int = 0) -> Response:
     """The tables as a workbook (xlsx/ods), or one of them as CSV."""
     if fmt == "csv":
-        return _download(writing.to_csv(tables[csv_table]), name, writing.CSV_TYPE)
+        return download(writing.to_csv(tables[csv_table]), name, writing.CSV_TYPE)
     if fmt == "ods":
-        return _download(formats.to_ods(tables), name, formats.ODS_TYPE)
-    return _download(writing.to_xlsx(tables), name, writing.XLSX_TYPE)
+        return download(formats.to_ods(tables), name, formats.ODS_TYPE)
+    return download(writing.to_xlsx(tables), name, writing.XLSX_TYPE)
 
 
 def _upload_page(status: int = 200, chosen: str = "") -> ResponseReturnValue:
@@ -162,7 +163,7 @@ def _summary_text(summary: dict[str, int]) -> str:
 @requires(Action.IMPORT_DATA)
 def template(fmt: str) -> Response:
     """The empty template with its Anleitung and drop-down lists, for Excel or Calc."""
-    return _tables_file(writing.template_tables(), fmt, f"hki-vorlage.{fmt}")
+    return tables_file(writing.template_tables(), fmt, f"hki-vorlage.{fmt}")
 
 
 def _plan(plan_id: int) -> Plan:
@@ -182,8 +183,8 @@ def plan_export(plan_id: int, fmt: str) -> Response:
     """The plan with its current status (workbooks: with the counted history; import back)."""
     plan = _plan(plan_id)
     tables = _tables(writing.plan_export, plan_id)
-    name = _file_name(plan.title, "plan", local_today().isoformat(), fmt)
-    return _tables_file(tables, fmt, name, csv_table=3)
+    name = file_name(plan.title, "plan", local_today().isoformat(), fmt)
+    return tables_file(tables, fmt, name, csv_table=3)
 
 
 @bp.get("/plaene/<int:plan_id>/verlauf.<any(xlsx, ods, csv):fmt>")
@@ -191,8 +192,8 @@ def plan_export(plan_id: int, fmt: str) -> Response:
 def history(plan_id: int, fmt: str) -> Response:
     """Every status update with review and corrections (returned and waiting ones too)."""
     plan = _plan(plan_id)
-    name = _file_name(plan.title, "sachstaende", local_today().isoformat(), fmt)
-    return _tables_file(_tables(writing.history_tables, plan_id), fmt, name, csv_table=1)
+    name = file_name(plan.title, "sachstaende", local_today().isoformat(), fmt)
+    return tables_file(_tables(writing.history_tables, plan_id), fmt, name, csv_table=1)
 
 
 @bp.get("/plaene/<int:plan_id>/sachstandsvorlage.<any(xlsx, ods):fmt>")
@@ -203,7 +204,7 @@ def status_template(plan_id: int, fmt: str) -> Response:
     lead = request.args.get("federfuehrung", "")[:200]
     tables = _tables(writing.status_template, plan_id, lead)
     what = f"sachstandsvorlage-{_slug(lead)}" if lead else "sachstandsvorlage"
-    return _tables_file(tables, fmt, _file_name(plan.title, what, local_today().isoformat(),
+    return tables_file(tables, fmt, file_name(plan.title, what, local_today().isoformat(),
                                                 fmt))
 
 
@@ -219,5 +220,5 @@ def measure_list(plan_id: int, fmt: str) -> Response:
     rows = queries.select(view, parsed.filters)
     query = unquote_plus(request.query_string.decode("utf-8", "replace"))
     tables = writing.measure_list(rows, view.report.plan.title, view.stand, query)
-    name = _file_name(view.report.plan.title, "massnahmen", view.stand.isoformat(), fmt)
-    return _tables_file(tables, fmt, name)
+    name = file_name(view.report.plan.title, "massnahmen", view.stand.isoformat(), fmt)
+    return tables_file(tables, fmt, name)
