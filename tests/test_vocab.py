@@ -13,7 +13,7 @@ def test_each_member_has_its_own_label(app_ctx: Flask) -> None:
     for vocabulary in vocabularies:
         for member in vocabulary:
             assert str(member.label), member
-    # "closed" is a code of both: the plan is abgeschlossen, the decision is abschließen.
+    # "closed" is a code of both: the plan is abgeschlossen, the measure ends with the plan.
     assert PlanState.CLOSED.value == Outcome.CLOSED.value
     assert str(PlanState.CLOSED.label) == "abgeschlossen"
-    assert str(Outcome.CLOSED.label) == "abschließen"
+    assert str(Outcome.CLOSED.label) == "mit dem Plan beenden"
