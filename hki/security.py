@@ -53,6 +53,7 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     IMPORT_DATA = "import_data"  # plans and status answers from spreadsheets
     MANAGE_USERS = "manage_users"  # users and organisations
+    PROPOSE = "propose"  # a measure's fate in a Fortschreibungsabfrage (scoped for offices)
 
 
 #: The policy, as in ``model.md``: what each role may do at all.
@@ -60,14 +61,16 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.COORDINATOR: frozenset(
         {Action.VIEW, Action.POST_UPDATE, Action.EDIT_PLAN, Action.ISSUE_REPORT,
-         Action.VIEW_AUDIT, Action.RUN_ROUNDS, Action.REVIEW_UPDATES, Action.IMPORT_DATA}
+         Action.VIEW_AUDIT, Action.RUN_ROUNDS, Action.REVIEW_UPDATES, Action.IMPORT_DATA,
+         Action.PROPOSE}
     ),
-    Role.OFFICE: frozenset({Action.VIEW, Action.POST_UPDATE}),
+    Role.OFFICE: frozenset({Action.VIEW, Action.POST_UPDATE, Action.PROPOSE}),
     Role.READER: frozenset({Action.VIEW}),
 }
 
 #: Endpoints reachable without login; everything else redirects to the login page.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health.health"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "health.health",
+                              "revision.shared"})  # a Fortschreibung's read-only link
 
 
 def can(user: Any, action: Action, target: object | None = None) -> bool:
@@ -78,7 +81,7 @@ def can(user: Any, action: Action, target: object | None = None) -> bool:
         return False
     if action in CHANGES_A_PLAN and _closed(target):
         return False  # an abgeschlossen plan is a record: read-only for everyone
-    if action is Action.POST_UPDATE and user.role is Role.OFFICE and target is not None:
+    if action in SCOPED_TO_LEAD and user.role is Role.OFFICE and target is not None:
         # Without a target the question is "may post at all" (menus, own work list).
         return (
             isinstance(target, Measure)
@@ -108,7 +111,10 @@ def sees_update(user: Any, update: StatusUpdate) -> bool:
 
 
 #: Actions that change a plan or its measures; refused once the plan is closed.
-CHANGES_A_PLAN = frozenset({Action.POST_UPDATE, Action.EDIT_PLAN, Action.RUN_ROUNDS})
+CHANGES_A_PLAN = frozenset({Action.POST_UPDATE, Action.EDIT_PLAN, Action.RUN_ROUNDS,
+                            Action.PROPOSE})
+#: Actions an office may do only for the measures its organisation leads.
+SCOPED_TO_LEAD = frozenset({Action.POST_UPDATE, Action.PROPOSE})
 
 
 def _closed(target: object | None) -> bool:

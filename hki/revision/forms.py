@@ -68,3 +68,19 @@ class StageForm(FlaskForm):
         DataRequired(_l("Bitte geben Sie das Datum der Sitzung ein.")), plausible_day])
     paper_ref = StringField(_l("Vorlage"), validators=[Length(max=100)])
     result = StringField(_l("Ergebnis"), validators=[Length(max=300)])
+
+
+class QueryForm(FlaskForm):
+    """Open the Fortschreibungsabfrage (or move its due date)."""
+
+    due_date = DayField(_l("Frist für die Vorschläge"), validators=[
+        DataRequired(_l("Bitte geben Sie eine Frist ein.")), plausible_day])
+
+
+class ShareForm(FlaskForm):
+    """A read-only link to the draft for people without an account."""
+
+    label = StringField(_l("Für wen"), validators=[
+        DataRequired(_l("Bitte nennen Sie, für wen der Link ist.")), Length(max=200)])
+    expires_on = DayField(_l("Gültig bis"), validators=[
+        DataRequired(_l("Bitte geben Sie ein Datum ein.")), plausible_day])

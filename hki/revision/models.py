@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hki.db import Audited, UTCDateTime, code_enum, utcnow
@@ -66,3 +66,72 @@ class CouncilStage(Audited, Model):
 
     plan: Mapped[Plan] = relationship()
     recorded_by: Mapped[User] = relationship()
+
+
+class RevisionQuery(Audited, Model):
+    """The Fortschreibungsabfrage: offices propose the fate of their measures until a day.
+
+    One per draft; it ends when the coordination closes it or the plan is adopted.
+    """
+
+    __tablename__ = "revision_queries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), unique=True)
+    due_date: Mapped[date]
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    plan: Mapped[Plan] = relationship()
+    opened_by: Mapped[User] = relationship()
+
+
+class RevisionProposal(Audited, Model):
+    """An office's proposal for one measure of the old plan: continue, end, or drop.
+
+    The coordination sees it beside the measure and decides; a later proposal for the
+    same measure replaces the earlier one (the audit log keeps both).
+    """
+
+    __tablename__ = "revision_proposals"
+    __table_args__ = (UniqueConstraint("plan_id", "measure_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The draft whose Fortschreibungsabfrage asked.
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    #: The old plan's measure it is about.
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    outcome: Mapped[Outcome] = mapped_column(code_enum(Outcome, "proposal_outcome"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    end_date: Mapped[date | None]
+    #: What the office proposes as target (indicator values, scope), in its own words.
+    target_note: Mapped[str] = mapped_column(Text, default="")
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    measure: Mapped[Measure] = relationship()
+    proposed_by: Mapped[User] = relationship()
+
+
+class RevisionShare(Audited, Model):
+    """A read-only link to a draft for people without an account.
+
+    For the Integrationsbeirat, migrant organisations and partners: it expires, can be
+    revoked, and only its hash is stored, so a copy of the database does not open it.
+    """
+
+    __tablename__ = "revision_shares"
+    __audit_redact__ = frozenset({"token_hash"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_on: Mapped[date]
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    plan: Mapped[Plan] = relationship()
+    created_by: Mapped[User] = relationship()

@@ -32,7 +32,13 @@ from hki.plan.models import TITLE_LENGTH, Field, Goal, Indicator, IndicatorValue
 from hki.plan.services import next_free, next_number
 from hki.reports.data import latest_indicator_values
 from hki.reports.models import Report, ReportText
-from hki.revision.models import CouncilStage, MeasureOutcome
+from hki.revision.models import (
+    CouncilStage,
+    MeasureOutcome,
+    RevisionProposal,
+    RevisionQuery,
+    RevisionShare,
+)
 from hki.transfer.models import DataImport
 from hki.updates.models import StatusUpdate, UpdateRound
 from hki.updates.queries import current_updates, update_history
@@ -282,6 +288,14 @@ class Row:
     default_field: Field | None
     #: The new plan's first day (for :attr:`ends_before_start`).
     new_start: date
+    #: The lead office's proposal from the Fortschreibungsabfrage, if it gave one.
+    proposal: RevisionProposal | None = None
+
+    @property
+    def against_proposal(self) -> bool:
+        """Decided otherwise than the office proposed: worth a word with the office."""
+        return self.proposal is not None and self.proposal.outcome is not \
+            self.decision.outcome
 
     @property
     def carried(self) -> bool:
@@ -344,6 +358,8 @@ def mapping(session: AnySession, old: Plan, draft: Plan) -> list[Row]:
         select(MeasureOutcome).where(MeasureOutcome.successor_plan_id == draft.id)
         .options(joinedload(MeasureOutcome.successor_measure)))}
     current = current_updates(old.id)
+    proposals = {p.measure_id: p for p in session.scalars(
+        select(RevisionProposal).where(RevisionProposal.plan_id == draft.id))}
     rows = []
     for measure in _decided_measures(session, list(decisions)):
         decision = decisions[measure.id]
@@ -351,7 +367,7 @@ def mapping(session: AnySession, old: Plan, draft: Plan) -> list[Row]:
         rows.append(Row(measure, current.get(measure.id), decision,
                         copy if copy is not None and copy.archived_at is None else None,
                         goal_homes.get(measure.goal_id), field_homes.get(measure.goal.field_id),
-                        draft.valid_from))
+                        draft.valid_from, proposals.get(measure.id)))
     return rows
 
 
@@ -472,8 +488,9 @@ def discard(session: AnySession, draft: Plan) -> None:
         Field.plan_id == draft.id)
     session.execute(delete(MeasureSearch).where(MeasureSearch.measure_id.in_(measure_ids)))
     session.execute(delete(ReportText).where(ReportText.plan_id == draft.id))
-    for stage in stages_of(session, draft):
-        session.delete(stage)
+    for part in (CouncilStage, RevisionProposal, RevisionQuery, RevisionShare):
+        for row in session.scalars(select(part).where(part.plan_id == draft.id)):
+            session.delete(row)
     session.execute(update(Goal).where(Goal.field_id.in_(
         select(Field.id).where(Field.plan_id == draft.id))).values(merged_into_id=None))
     session.execute(update(Field).where(Field.plan_id == draft.id).values(merged_into_id=None))
@@ -647,6 +664,7 @@ HINTS: dict[str, Any] = {
     "thema": lambda r: r.topic_changed,
     "ende": lambda r: r.ends_before_start,
     "ohne-ziel": lambda r: r.homeless,
+    "vorschlag": lambda r: r.against_proposal,
 }
 
 

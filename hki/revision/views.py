@@ -22,10 +22,18 @@ from hki.plan.models import Field, Goal, Plan
 from hki.reports import jobs
 from hki.reports.narrative import draft_narrative
 from hki.reports.render import pdf_from_html
-from hki.revision import final, services
-from hki.revision.forms import AdoptionForm, EndDateForm, MergeForm, RevisionForm, StageForm
-from hki.revision.models import CouncilStage
-from hki.security import Action, requires
+from hki.revision import final, participation, services
+from hki.revision.forms import (
+    AdoptionForm,
+    EndDateForm,
+    MergeForm,
+    QueryForm,
+    RevisionForm,
+    ShareForm,
+    StageForm,
+)
+from hki.revision.models import CouncilStage, RevisionShare
+from hki.security import Action, authorize, requires
 from hki.transfer.views import download, file_name, tables_file
 from hki.transfer.writing import Table
 from hki.vocab import Outcome, PlanState
@@ -87,7 +95,10 @@ def _hub(old: Plan, draft: Plan) -> ResponseReturnValue:
         outline=services.outline_of(db.session, draft), merge=merge,
         fields=services.old_fields(rows), open_points=services.open_points(rows),
         end_form=EndDateForm(end_date=draft.valid_to), outcomes=list(Outcome),
-        stages=services.stages_of(db.session, draft), stage_form=StageForm())
+        stages=services.stages_of(db.session, draft), stage_form=StageForm(),
+        query=participation.query_of(db.session, draft), query_form=QueryForm(),
+        shares=participation.shares_of(db.session, draft), share_form=ShareForm(),
+        today=local_today())
 
 
 @bp.route("/plaene/<int:plan_id>/fortschreibung/massnahmen/<int:field_id>",
@@ -247,6 +258,130 @@ def annex(plan_id: int, fmt: str) -> ResponseReturnValue:
                   services.annex_rows(rows), text_columns=(0, 6), money_columns=(9,),
                   date_columns=(8,), title=draft.title)
     return tables_file([table], fmt, name)
+
+
+@bp.route("/plaene/<int:plan_id>/fortschreibung/abfrage", methods=["POST"])
+@requires(Action.EDIT_PLAN)
+def open_query(plan_id: int) -> ResponseReturnValue:
+    """Open the Fortschreibungsabfrage for the offices, or move its due date."""
+    _old, draft = _old_and_draft(plan_id)
+    form = QueryForm()
+    try:
+        if not form.validate_on_submit() or form.due_date.data is None:
+            raise services.RevisionError({"due_date": " ".join(
+                str(e) for e in form.due_date.errors) or _("Bitte geben Sie eine Frist ein.")})
+        query = participation.open_query(db.session, draft, form.due_date.data,
+                                         cast(User, current_user), local_today())
+        db.session.commit()
+    except services.RevisionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(_("Die Fortschreibungsabfrage ist offen bis %(day)s. Die Fachstellen sehen "
+                "ihre Maßnahmen unter „Meine offenen Maßnahmen“.",
+                day=datum(query.due_date)), "success")
+    return redirect(url_for("revision.wizard", plan_id=plan_id) + "#abfrage")
+
+
+@bp.route("/plaene/<int:plan_id>/fortschreibung/abfrage/beenden", methods=["POST"])
+@requires(Action.EDIT_PLAN)
+def close_query(plan_id: int) -> ResponseReturnValue:
+    """End the Fortschreibungsabfrage."""
+    _old, draft = _old_and_draft(plan_id)
+    query = participation.query_of(db.session, draft)
+    if query is not None and FlaskForm().validate_on_submit():
+        participation.close_query(db.session, query)
+        db.session.commit()
+        flash(_("Die Fortschreibungsabfrage ist beendet."), "success")
+    return redirect(url_for("revision.wizard", plan_id=plan_id) + "#abfrage")
+
+
+@bp.route("/fortschreibung/<int:draft_id>/vorschlaege", methods=["GET", "POST"])
+@requires(Action.PROPOSE)
+def proposals(draft_id: int) -> ResponseReturnValue:
+    """An office proposes what becomes of the measures it leads."""
+    draft = db.get_or_404(Plan, draft_id)
+    user = cast(User, current_user)
+    query = participation.query_of(db.session, draft)
+    if query is None or user.organisation_id is None:
+        abort(404)
+    rows = participation.office_rows(db.session, draft, user.organisation_id)
+    writable = participation.is_open(query)
+    errors: dict[int, str] = {}
+    posted: dict[int, dict[str, str]] = {}
+    if request.method == "POST" and FlaskForm().validate_on_submit():
+        if not writable:
+            flash(_("Die Fortschreibungsabfrage ist beendet; Vorschläge lassen sich nicht "
+                    "mehr ändern."), "error")
+            return redirect(url_for("revision.proposals", draft_id=draft_id))
+        inputs, errors, posted = participation.read_proposals(rows, request.form, draft)
+        if not errors:
+            changed = 0
+            for row in rows:
+                if row.measure.id in inputs:
+                    authorize(Action.PROPOSE, row.measure)
+                    changed += participation.propose(db.session, draft, row.measure,
+                                                     inputs[row.measure.id], user)
+            db.session.commit()
+            flash(ngettext("Danke! %(num)d Vorschlag gespeichert.",
+                           "Danke! %(num)d Vorschläge gespeichert.", changed), "success")
+            return redirect(url_for("revision.proposals", draft_id=draft_id))
+    values = {r.measure.id: posted.get(r.measure.id) or participation.shown_proposal(r)
+              for r in rows}
+    return render_template("revision/proposals.html", draft=draft, query=query, rows=rows,
+                           values=values, errors=errors, writable=writable,
+                           outcomes=list(Outcome)), 422 if errors else 200
+
+
+@bp.route("/plaene/<int:plan_id>/fortschreibung/links", methods=["POST"])
+@requires(Action.EDIT_PLAN)
+def create_share(plan_id: int) -> ResponseReturnValue:
+    """A read-only link to the draft; its address is shown once, here."""
+    _old, draft = _old_and_draft(plan_id)
+    form = ShareForm()
+    try:
+        if not form.validate_on_submit() or form.expires_on.data is None:
+            raise services.RevisionError({"label": " ".join(
+                str(e) for errors in form.errors.values() for e in errors)})
+        share, token = participation.create_share(
+            db.session, draft, form.label.data or "", form.expires_on.data,
+            cast(User, current_user), local_today())
+        db.session.commit()
+    except services.RevisionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("revision.wizard", plan_id=plan_id) + "#teilen")
+    link = url_for("revision.shared", token=token, _external=True)
+    flash(_("Link für „%(label)s“, gültig bis %(day)s – bitte jetzt kopieren, er wird nur "
+            "einmal angezeigt: %(link)s", label=share.label, day=datum(share.expires_on),
+            link=link), "success")
+    return redirect(url_for("revision.wizard", plan_id=plan_id) + "#teilen")
+
+
+@bp.route("/plaene/<int:plan_id>/fortschreibung/links/<int:share_id>/widerrufen",
+          methods=["POST"])
+@requires(Action.EDIT_PLAN)
+def revoke_share(plan_id: int, share_id: int) -> ResponseReturnValue:
+    """The link stops working at once."""
+    _old, draft = _old_and_draft(plan_id)
+    share = db.session.get(RevisionShare, share_id)
+    if share is not None and share.plan_id == draft.id and FlaskForm().validate_on_submit():
+        participation.revoke_share(db.session, share)
+        db.session.commit()
+        flash(_("Der Link für „%(label)s“ gilt nicht mehr.", label=share.label), "success")
+    return redirect(url_for("revision.wizard", plan_id=plan_id) + "#teilen")
+
+
+@bp.route("/einblick/<token>")
+def shared(token: str) -> ResponseReturnValue:
+    """The draft, read-only, for holders of a valid link (no account needed)."""
+    draft = participation.shared_draft(db.session, token, local_today())
+    if draft is None or draft.predecessor is None:
+        return render_template("revision/shared_gone.html"), 404
+    rows = services.mapping(db.session, draft.predecessor, draft)
+    return render_template("revision/shared.html", draft=draft, old=draft.predecessor,
+                           outline=participation.draft_outline(db.session, draft), rows=rows,
+                           outcomes=list(Outcome))
 
 
 @bp.route("/plaene/<int:plan_id>/fortschreibung/verwerfen", methods=["GET", "POST"])

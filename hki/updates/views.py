@@ -28,6 +28,7 @@ from hki.i18n import local_today
 from hki.mail import MailError
 from hki.plan.models import Measure, Plan
 from hki.plan.queries import measure_detail
+from hki.revision import participation
 from hki.security import Action, authorize, bounded_int, is_safe_next, requires
 from hki.updates import rounds, services
 from hki.updates.bulk import bulk_rows, save_bulk
@@ -148,8 +149,9 @@ def _after_saving(measure: Measure, rnd: UpdateRound | None) -> str:
 @bp.get("/meine-massnahmen")
 @requires(Action.POST_UPDATE)
 def my_open() -> ResponseReturnValue:
-    """"Meine offenen Maßnahmen": what the user still owes in open rounds."""
-    return render_template("updates/my_open.html", work=rounds.open_work_for(_user()))
+    """"Meine offenen Maßnahmen": what the user owes in rounds and Fortschreibungsabfragen."""
+    return render_template("updates/my_open.html", work=rounds.open_work_for(_user()),
+                           revisions=participation.open_queries_for(db.session, _user()))
 
 
 # --- Review (Freigabe) -----------------------------------------------------------------
