@@ -144,8 +144,8 @@ def test_fortschreibung_of_the_demo_plan_with_a_timeout_in_the_middle(
     browser.execute_script("document.getElementById('expires_on').value = arguments[0]",
                            (date.today() + timedelta(days=30)).isoformat())
     _submit(browser, "//button[text()='Link erzeugen']")
-    link = browser.find_element(By.CLASS_NAME, "flash").text.rsplit(" ", 1)[-1]
-    assert "/einblick/" in link
+    share_link = browser.find_element(By.CLASS_NAME, "flash").text.rsplit(" ", 1)[-1]
+    assert "/einblick/" in share_link
     log_in(browser, live_server, "vhs@demo.hki.invalid")
     browser.set_window_size(390, 844)
     browser.get(f"{live_server}/meine-massnahmen")
@@ -158,7 +158,7 @@ def test_fortschreibung_of_the_demo_plan_with_a_timeout_in_the_middle(
     _submit(browser, "//button[text()='Vorschläge speichern']")
     assert "gespeichert" in browser.find_element(By.CLASS_NAME, "flash").text
     browser.delete_all_cookies()
-    browser.get(link)
+    browser.get(share_link)
     assert "nur zum Lesen" in browser.page_source
     _checked(browser, problems, "einblick-390")
     browser.set_window_size(1280, 900)
