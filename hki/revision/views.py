@@ -36,6 +36,7 @@ from hki.revision.models import CouncilStage, RevisionShare
 from hki.security import Action, authorize, requires
 from hki.transfer.views import download, file_name, tables_file
 from hki.transfer.writing import Table
+from hki.updates import notifications
 from hki.vocab import Outcome, PlanState
 
 bp = Blueprint("revision", __name__)
@@ -272,14 +273,15 @@ def open_query(plan_id: int) -> ResponseReturnValue:
                 str(e) for e in form.due_date.errors) or _("Bitte geben Sie eine Frist ein.")})
         query = participation.open_query(db.session, draft, form.due_date.data,
                                          cast(User, current_user), local_today())
+        invited = notifications.enqueue_revision_opened(db.session, query)
         db.session.commit()
     except services.RevisionError as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
         flash(_("Die Fortschreibungsabfrage ist offen bis %(day)s. Die Fachstellen sehen "
-                "ihre Maßnahmen unter „Meine offenen Maßnahmen“.",
-                day=datum(query.due_date)), "success")
+                "ihre Maßnahmen unter „Meine offenen Maßnahmen“; %(n)d Personen werden per "
+                "Mail eingeladen.", day=datum(query.due_date), n=invited), "success")
     return redirect(url_for("revision.wizard", plan_id=plan_id) + "#abfrage")
 
 

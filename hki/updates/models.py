@@ -142,6 +142,7 @@ class Occasion(StrEnum):
     DUE_SOON = "due_soon"  # the due date is near and measures are still open
     OVERDUE = "overdue"  # the due date has passed and measures are still open
     RETURNED = "returned"  # the coordination returned an answer with a comment
+    REVISION_OPENED = "revision_opened"  # a Fortschreibungsabfrage asks for proposals
 
 
 class Notification(Model):
@@ -159,7 +160,7 @@ class Notification(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occasion: Mapped[Occasion] = mapped_column(code_enum(Occasion, "occasion"))
-    #: What it is about: "round:<id>" or "update:<id>".
+    #: What it is about: "round:<id>", "update:<id>" or "revision:<query id>".
     subject: Mapped[str] = mapped_column(String(50))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     round_id: Mapped[int | None] = mapped_column(ForeignKey("update_rounds.id"))

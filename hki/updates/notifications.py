@@ -30,6 +30,7 @@ from hki.db import AnySession, utcnow
 from hki.i18n import datum
 from hki.mail import MailError, compose, send_messages
 from hki.plan.models import Measure, Organisation
+from hki.revision.models import RevisionQuery
 from hki.updates.models import Notification, Occasion, StatusUpdate, UpdateRound
 from hki.updates.queries import plan_measure_ids
 from hki.updates.rounds import Answer, round_measures
@@ -48,6 +49,7 @@ _SUBJECTS = {
     Occasion.DUE_SOON: "Erinnerung: Sachstandsabfrage „{title}“ – Frist {due}",
     Occasion.OVERDUE: "Frist abgelaufen: Sachstandsabfrage „{title}“ ({due})",
     Occasion.RETURNED: "Sachstand {number} zurückgegeben: bitte ergänzen",
+    Occasion.REVISION_OPENED: "Fortschreibung „{title}“: Ihre Vorschläge bis {due}",
 }
 
 
@@ -99,6 +101,17 @@ def enqueue_round_opened(session: AnySession, rnd: UpdateRound) -> int:
     offices = {row.measure.lead_organisation_id for row in round_measures(rnd)}
     users = [u for users in login_capable(session, offices).values() for u in users]
     return _enqueue(session, Occasion.ROUND_OPENED, f"round:{rnd.id}", users, rnd=rnd)
+
+
+def enqueue_revision_opened(session: AnySession, query: RevisionQuery) -> int:
+    """Tell every office that leads measures of the old plan (once per query and person)."""
+    old = query.plan.predecessor
+    if old is None:
+        return 0
+    offices = set(session.scalars(select(Measure.lead_organisation_id).where(
+        Measure.id.in_(plan_measure_ids(old.id)), Measure.archived_at.is_(None))))
+    users = [u for users in login_capable(session, offices).values() for u in users]
+    return _enqueue(session, Occasion.REVISION_OPENED, f"revision:{query.id}", users)
 
 
 def enqueue_returned(session: AnySession, update: StatusUpdate) -> int:
@@ -193,6 +206,8 @@ def _message(session: AnySession, n: Notification, today: date) -> EmailMessage 
     base = current_app.config["HKI_BASE_URL"].rstrip("/")
     context: dict[str, object] = {"user": user, "base": base, "today": today,
                                   "occasion": n.occasion.value}
+    if n.occasion is Occasion.REVISION_OPENED:
+        return _revision_message(session, n, user, context)
     if n.occasion is Occasion.RETURNED:
         if update is None or update.review is None or \
                 update.review.decision is not Decision.RETURNED or _answered_since(
@@ -218,6 +233,28 @@ def _message(session: AnySession, n: Notification, today: date) -> EmailMessage 
     return compose(to=[user.email], subject=subject,
                    text=render_template(f"{name}.txt", **context),
                    html=render_template(f"{name}.html", **context), reply_to=reply_to)
+
+
+def _revision_message(session: AnySession, n: Notification, user: User,
+                      context: dict[str, object]) -> EmailMessage | None:
+    """The invitation to propose, while the Fortschreibungsabfrage is open."""
+    from hki.revision import participation  # the Fortschreibung builds on the rounds
+
+    query = session.get(RevisionQuery, int(n.subject.split(":", 1)[1]))
+    if query is None or not participation.is_open(query) or user.organisation_id is None:
+        return None
+    rows = participation.office_rows(session, query.plan, user.organisation_id)
+    if not rows:
+        return None
+    title = " ".join(query.plan.title.split())
+    context.update(query=query, rows=rows, organisation=session.get(
+        Organisation, user.organisation_id),
+        link=f"{context['base']}/fortschreibung/{query.plan_id}/vorschlaege")
+    return compose(to=[user.email],
+                   subject=_SUBJECTS[n.occasion].format(title=title, due=datum(query.due_date)),
+                   text=render_template("mail/revision_opened.txt", **context),
+                   html=render_template("mail/revision_opened.html", **context),
+                   reply_to=query.opened_by.email)
 
 
 def _answered_since(session: AnySession, update: StatusUpdate) -> bool:

@@ -4,19 +4,27 @@ the Integrationsbeirat reads the draft through an expiring, revocable link."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy import text as text_sql
+from sqlalchemy.exc import IntegrityError
 
 from hki.extensions import db
 from hki.i18n import local_today
 from hki.revision import participation, services
 from hki.revision.models import RevisionProposal, RevisionShare
+from hki.updates import notifications
 from hki.vocab import Outcome, Role
 from tests.conftest import Auth
 from tests.factories import Factories
 from tests.revision.test_revision import NEW, demo
+from tests.updates.test_notifications import PASSWORD
+from tests.updates.test_reminders import Mailbox, run_server
 
 
 def test_offices_propose_and_the_coordination_sees_it(
@@ -125,3 +133,44 @@ def test_a_read_only_link_expires_can_be_revoked_and_shows_no_people(
     make.commit()
     gone = client.get(f"/einblick/{token}")
     assert gone.status_code == 404 and "nicht (mehr) gültig" in gone.get_data(as_text=True)
+
+
+@pytest.fixture
+def smtp(app: Flask) -> Iterator[Mailbox]:
+    yield from run_server(app)
+
+
+def test_opening_the_query_mails_each_office_once(
+    smtp: Mailbox, client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    """Through a real SMTP server: one invitation per person that can log in, listing the
+    measures its office leads; moving the due date sends nothing new."""
+    mailbox = smtp
+    plan, user = demo(make)
+    new = services.start(db.session, plan, NEW, user)
+    office = make.user(role=Role.OFFICE, organisation=services.active_measures(plan)[0].lead,
+                       email="sprachkurse@stadt.example", password_hash=PASSWORD)
+    make.commit()
+    auth.login_as(Role.COORDINATOR)
+    due = local_today() + timedelta(days=21)
+    for day in (due, due + timedelta(days=7)):
+        client.post(f"/plaene/{plan.id}/fortschreibung/abfrage",
+                    data={"due_date": day.isoformat()})
+        notifications.run(db.session, local_today())
+    mine = [d for d in mailbox.delivered if office.email in d.rcpt_tos]
+    assert len(mine) == 1
+    message = mine[0].message
+    assert message["Subject"].startswith(f"Fortschreibung „{new.title}“: Ihre Vorschläge")
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    measure = services.active_measures(plan)[0]
+    assert f"{measure.number} {measure.title}" in text
+    assert f"/fortschreibung/{new.id}/vorschlaege" in text
+    with pytest.raises(IntegrityError):  # the CHECK constraint still guards the column
+        db.session.execute(text_sql(
+            "INSERT INTO notifications (occasion, subject, user_id, created_at, attempts, "
+            "last_error) VALUES ('unbekannt', 'x', :u, CURRENT_TIMESTAMP, 0, '')"),
+            {"u": office.id})
+        db.session.flush()
+    db.session.rollback()
