@@ -26,7 +26,7 @@ from hki.plan.forms import (
     taken_numbers,
 )
 from hki.plan.models import Field, Goal, Indicator, Measure, Organisation, Plan
-from hki.revision.services import close_predecessor
+from hki.revision.services import close_predecessor, mapping, open_points
 from hki.security import Action, requires
 from hki.vocab import PlanState, Priority
 
@@ -170,6 +170,14 @@ def edit_plan(plan_id: int) -> ResponseReturnValue:
     form = PlanForm(obj=plan)
     if request.method == "GET":
         form.state.data = plan.state.value
+    elif form.state.data == PlanState.ADOPTED.value and plan.state is PlanState.DRAFT \
+            and plan.predecessor is not None and open_points(
+                mapping(db.session, plan.predecessor, plan)):
+        flash(_("Einige übernommene Maßnahmen enden vor dem Beginn des neuen Plans oder "
+                "haben kein Ziel mehr; bitte prüfen Sie sie in der Fortschreibung."), "error")
+        return redirect(url_for("revision.wizard", plan_id=plan.predecessor.id)
+                        + "#beschluss")
+
     def save() -> Plan:
         services.update_node(db.session, plan, _plan_values(form), form.loaded_version())
         close_predecessor(db.session, plan)  # adopting a successor closes the old plan

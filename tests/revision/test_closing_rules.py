@@ -54,13 +54,24 @@ def test_the_edit_form_adopting_a_successor_closes_its_predecessor(
     client: FlaskClient, auth: Auth, make: Factories,
 ) -> None:
     plan, user = demo(make)
-    new, _items = continue_plan(plan, user)
+    new, rows = continue_plan(plan, user)
+    early = next(r for r in rows if r.copy is not None)
+    assert early.copy is not None
+    early.copy.end_date = date(2025, 6, 30)  # an open point: ends before the new plan
     db.session.commit()
     auth.login_as(Role.COORDINATOR)
-    response = client.post(f"/plaene/{new.id}/bearbeiten", data={
-        "title": new.title, "city": new.city, "valid_from": "2026-01-01",
-        "valid_to": "2030-12-31", "state": "adopted", "adopted_on": "2026-03-01",
-        "version": str(new.version)})
+    data = {"title": new.title, "city": new.city, "valid_from": "2026-01-01",
+            "valid_to": "2030-12-31", "state": "adopted", "adopted_on": "2026-03-01",
+            "version": str(new.version)}
+    refused = client.post(f"/plaene/{new.id}/bearbeiten", data=data)
+    assert refused.headers["Location"].endswith(f"/plaene/{plan.id}/fortschreibung#beschluss")
+    db.session.expire_all()
+    assert db.session.get(Plan, new.id).state is PlanState.DRAFT  # type: ignore[union-attr]
+    copy = db.session.get(type(early.copy), early.copy.id)
+    assert copy is not None
+    copy.end_date = None
+    db.session.commit()
+    response = client.post(f"/plaene/{new.id}/bearbeiten", data=data)
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Plan, plan.id).state is PlanState.CLOSED  # type: ignore[union-attr]
