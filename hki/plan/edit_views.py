@@ -201,7 +201,8 @@ def renumber(plan_id: int) -> ResponseReturnValue:
             db.session.commit()
             flash(_("Die Nummerierung wurde neu vergeben (%(n)s Änderungen).", n=len(changes)),
                   "success")
-            return redirect(url_for("plan.overview", plan_id=plan.id))
+            return redirect(_back(plan.fields[0]) if plan.fields else
+                            url_for("plan.overview", plan_id=plan.id))
         flash(_("Der Plan wurde inzwischen geändert. Bitte prüfen Sie die neue Vorschau und "
                 "bestätigen Sie erneut."), "error")
     form.fingerprint.data = fingerprint

@@ -21,7 +21,15 @@ from hki.extensions import db
 from hki.i18n import datum
 from hki.plan.models import Measure, Plan
 from hki.reports.charts import bars
-from hki.reports.data import MeasureEntry, NoSuchPlanError, ReportData, Tally, gather, tally
+from hki.reports.data import (
+    MeasureEntry,
+    NoSuchPlanError,
+    ReportData,
+    Tally,
+    end_of_day,
+    gather,
+    tally,
+)
 from hki.reports.narrative import Narrative
 from hki.reports.render import MEANINGS
 from hki.revision.models import MeasureOutcome
@@ -108,6 +116,11 @@ class FinalData:
         if self.undecided:
             rows.append((str(_("Noch nicht entschieden")), self.undecided))
         return [(label, fates, tally([f.entry for f in fates])) for label, fates in rows]
+
+    @property
+    def provisional(self) -> bool:
+        """Made before the plan's last day ended: later updates may still change it."""
+        return self.report.known_at < end_of_day(self.report.stichtag)
 
     @property
     def indicator_summary(self) -> IndicatorSummary:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
+from hki.i18n import local_today
 from hki.plan.forms import TEXT_MAX, DayField, check_period, plausible_day
 from hki.plan.models import TITLE_LENGTH
 
@@ -48,6 +49,13 @@ class AdoptionForm(FlaskForm):
 
     adopted_on = DayField(_l("Beschlossen am"), validators=[
         DataRequired(_l("Bitte geben Sie das Datum des Ratsbeschlusses ein.")), plausible_day])
+
+    def validate_adopted_on(self, field: DateField) -> None:
+        """A decision is recorded once it is taken: it closes the old plan at once."""
+        if field.data is not None and field.data > local_today():
+            raise ValidationError(_l("Der Beschluss liegt in der Zukunft. Bitte erfassen Sie "
+                                     "ihn, wenn der Rat entschieden hat; bis dahin bleibt "
+                                     "der bisherige Plan offen."))
     adoption_paper_ref = StringField(_l("Vorlagennummer des Beschlusses"), validators=[
         DataRequired(_l("Bitte geben Sie die Nummer der Beschlussvorlage ein.")),
         Length(max=100)])

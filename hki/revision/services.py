@@ -398,15 +398,13 @@ class Choice:
 
 
 def check_choice(choice: Choice, draft: Plan) -> str | None:
-    """What is wrong with a choice (``None``: nothing)."""
-    if choice.outcome is Outcome.CARRIED_OVER:
-        if choice.goal is None:
-            return str(_("Bitte wählen Sie das Ziel im neuen Plan."))
-        if choice.end_date is not None and choice.end_date < draft.valid_from:
-            return str(_("Das Ende (%(end)s) liegt vor dem Beginn des neuen Plans "
-                         "(%(start)s). Bitte geben Sie ein neues Ende an, oder lassen Sie "
-                         "das Feld leer, wenn die Maßnahme eine Daueraufgabe ist.",
-                         end=datum(choice.end_date), start=datum(draft.valid_from)))
+    """What is wrong with a choice (``None``: nothing).
+
+    An end before the new plan's start is no error here: a page of untouched rows saves,
+    the row is flagged, and the adoption waits until every such end is changed.
+    """
+    if choice.outcome is Outcome.CARRIED_OVER and choice.goal is None:
+        return str(_("Bitte wählen Sie das Ziel im neuen Plan."))
     if choice.outcome is Outcome.DROPPED and not choice.reason:
         return str(_("Bitte begründen Sie, warum die Maßnahme entfällt; der Grund steht "
                      "im Abschlussbericht."))

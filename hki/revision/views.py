@@ -19,6 +19,7 @@ from hki.db import utcnow
 from hki.extensions import db
 from hki.i18n import datum, local_today
 from hki.plan.models import Field, Goal, Plan
+from hki.plan.services import renumbering
 from hki.reports import jobs
 from hki.reports.narrative import draft_narrative
 from hki.reports.render import pdf_from_html
@@ -42,10 +43,15 @@ from hki.vocab import Outcome, PlanState
 bp = Blueprint("revision", __name__)
 
 
-def _old_and_draft(plan_id: int) -> tuple[Plan, Plan]:
-    """The plan being continued and its stored draft; 404 if there is no draft."""
+def _old_and_draft(plan_id: int, *, adopted_too: bool = False) -> tuple[Plan, Plan]:
+    """The plan being continued and its stored draft; 404 if there is no draft.
+
+    ``adopted_too``: also the adopted successor, for the pages that stay readable (the
+    mapping and the council annex).
+    """
     old = db.get_or_404(Plan, plan_id)
-    draft = services.draft_of(db.session, old)
+    draft = (services.successor_of(db.session, old) if adopted_too
+             else services.draft_of(db.session, old))
     if draft is None:
         abort(404)
     return old, draft
@@ -61,10 +67,12 @@ def wizard(plan_id: int) -> ResponseReturnValue:
         if request.method == "POST":
             return redirect(url_for("revision.wizard", plan_id=old.id))
         return _hub(old, draft)
-    problem = services.can_revise(db.session, old)
+    successor = services.successor_of(db.session, old)
+    problem = (_("Die Fortschreibung „%(title)s“ ist beschlossen.", title=successor.title)
+               if successor is not None else services.can_revise(db.session, old))
     if problem:
         return render_template("revision/blocked.html", plan=old, problem=problem,
-                               successor=services.successor_of(db.session, old)), 409
+                               successor=successor), 409
     form = RevisionForm()
     if request.method == "GET":
         form.valid_from.data, form.valid_to.data = services.default_period(old)
@@ -99,7 +107,7 @@ def _hub(old: Plan, draft: Plan) -> ResponseReturnValue:
         stages=services.stages_of(db.session, draft), stage_form=StageForm(),
         query=participation.query_of(db.session, draft), query_form=QueryForm(),
         shares=participation.shares_of(db.session, draft), share_form=ShareForm(),
-        today=local_today())
+        today=local_today(), renumbering=len(renumbering(draft)))
 
 
 @bp.route("/plaene/<int:plan_id>/fortschreibung/massnahmen/<int:field_id>",
@@ -141,7 +149,7 @@ def decisions(plan_id: int, field_id: int) -> ResponseReturnValue:
 @requires(Action.EDIT_PLAN)
 def mapping(plan_id: int) -> ResponseReturnValue:
     """Every old measure → its decision and new place, sortable and filterable."""
-    old, draft = _old_and_draft(plan_id)
+    old, draft = _old_and_draft(plan_id, adopted_too=True)
     rows = services.mapping(db.session, old, draft)
     view = services.MappingView.from_args(request.args)
     return render_template("revision/mapping.html", plan=old, draft=draft,
@@ -246,7 +254,7 @@ def annex(plan_id: int, fmt: str) -> ResponseReturnValue:
     """The annex of the council's Vorlage: old → new, as a workbook or a PDF/UA annex."""
     if fmt not in {"xlsx", "ods", "pdf"}:
         abort(404)
-    old, draft = _old_and_draft(plan_id)
+    old, draft = _old_and_draft(plan_id, adopted_too=True)
     rows = services.mapping(db.session, old, draft)
     today = local_today()
     name = file_name(draft.title, "anlage-fortschreibung", today.isoformat(), fmt)
@@ -280,8 +288,10 @@ def open_query(plan_id: int) -> ResponseReturnValue:
         flash(str(error), "error")
     else:
         flash(_("Die Fortschreibungsabfrage ist offen bis %(day)s. Die Fachstellen sehen "
-                "ihre Maßnahmen unter „Meine offenen Maßnahmen“; %(n)d Personen werden per "
-                "Mail eingeladen.", day=datum(query.due_date), n=invited), "success")
+                "ihre Maßnahmen unter „Meine offenen Maßnahmen“.", day=datum(query.due_date))
+              + " " + ngettext("%(num)d Person wird per Mail eingeladen.",
+                               "%(num)d Personen werden per Mail eingeladen.", invited),
+              "success")
     return redirect(url_for("revision.wizard", plan_id=plan_id) + "#abfrage")
 
 

@@ -115,6 +115,8 @@ def test_abschlussbericht_follows_the_decisions_also_for_later_changes(
     continue_plan(plan, user)
     db.session.commit()
     data = gather_final(plan.id, datetime.now(UTC))
+    assert not data.provisional  # the plan ended on 31.12.2025
+    assert gather_final(plan.id, datetime(2025, 12, 1, tzinfo=UTC)).provisional
     outcomes = Counter(db.session.scalars(select(MeasureOutcome.outcome)))
     assert (len(data.carried), len(data.ended), len(data.dropped), data.undecided) == (
         outcomes[Outcome.CARRIED_OVER], outcomes[Outcome.CLOSED], outcomes[Outcome.DROPPED],

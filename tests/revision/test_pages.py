@@ -9,6 +9,7 @@ from hki.auth.models import AuditEntry
 from hki.demo.seed import seed_demo
 from hki.extensions import db
 from hki.plan.models import Measure, Plan
+from hki.plan.services import renumbering
 from hki.revision import services
 from hki.revision.models import MeasureOutcome
 from hki.vocab import Outcome, PlanState, Role
@@ -84,6 +85,9 @@ def test_draft_is_stored_at_once_decided_page_by_page_and_adopted(
     rows = services.mapping(db.session, plan, new)
     assert not [r for r in rows if r.measure.goal.field_id == field_id and r.ends_before_start]
 
+    hub = client.get(f"/plaene/{plan.id}/fortschreibung").get_data(as_text=True)
+    gaps = len(renumbering(db.session.get(Plan, new.id)))  # type: ignore[arg-type]
+    assert ("nicht der Reihenfolge der Seite" in hub) is (gaps > 0)
     mapping = client.get(f"/plaene/{plan.id}/fortschreibung/zuordnung?entscheidung=dropped")
     assert "Wird vom Land übernommen" in mapping.get_data(as_text=True)
     blocked = client.post(f"/plaene/{new.id}/beschluss",
@@ -104,6 +108,12 @@ def test_draft_is_stored_at_once_decided_page_by_page_and_adopted(
         PlanState.CLOSED, PlanState.ADOPTED)
     again = client.get(f"/plaene/{plan.id}/fortschreibung")
     assert again.status_code == 409
+    assert f"Die Fortschreibung „{new.title}“ ist beschlossen." in again.get_data(as_text=True)
+    # What the council adopted stays readable: the mapping and the annex.
+    assert client.get(f"/plaene/{plan.id}/fortschreibung/zuordnung").status_code == 200
+    assert client.get(f"/plaene/{plan.id}/fortschreibung/anlage.xlsx").status_code == 200
+    assert client.get(f"/plaene/{plan.id}/fortschreibung/massnahmen/{field_id}"
+                      ).status_code == 404
     final = client.get(f"/plaene/{plan.id}/abschlussbericht").get_data(as_text=True)
     assert "Verbleib der Maßnahmen" in final and "Wird vom Land übernommen" in final
 
@@ -137,6 +147,9 @@ def test_adoption_needs_date_and_paper(client: FlaskClient, auth: Auth, make: Fa
     draft = make.plan(state=PlanState.DRAFT)
     make.commit()
     auth.login_as(Role.COORDINATOR)
+    future = client.post(f"/plaene/{draft.id}/beschluss", data={
+        "adopted_on": "2099-03-01", "adoption_paper_ref": "V-2099/1"})
+    assert "Der Beschluss liegt in der Zukunft." in future.get_data(as_text=True)
     response = client.post(f"/plaene/{draft.id}/beschluss", data={"adopted_on": ""})
     assert response.status_code == 422
     page = response.get_data(as_text=True)

@@ -86,7 +86,7 @@ def test_offices_propose_and_the_coordination_sees_it(
     make.commit()
     flagged = client.get(f"/plaene/{plan.id}/fortschreibung/zuordnung?hinweis=vorschlag")
     text = flagged.get_data(as_text=True)
-    assert "Fachstelle schlug vor: übernehmen" in text and "1 von 80 Maßnahmen" in text
+    assert "Fachstelle schlug vor: fortführen" in text and "1 von 80 Maßnahmen" in text
     client.post(f"/plaene/{plan.id}/fortschreibung/abfrage/beenden")
 
     auth.login_as(Role.OFFICE, organisation=office_org)
