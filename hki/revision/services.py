@@ -292,6 +292,13 @@ class Row:
     proposal: RevisionProposal | None = None
 
     @property
+    def stamp(self) -> str:
+        """Changes whenever the decision or the copy changes: what a form was loaded at."""
+        version = self.decision.successor_measure.version if \
+            self.decision.successor_measure is not None else 0
+        return f"{self.decision.decided_at.isoformat()}/{version}"
+
+    @property
     def against_proposal(self) -> bool:
         """Decided otherwise than the office proposed: worth a word with the office."""
         return self.proposal is not None and self.proposal.outcome is not \
@@ -597,6 +604,13 @@ def read_choices(rows: list[Row], form: Mapping[str, str], draft: Plan
         if end_text and end is None and outcome is Outcome.CARRIED_OVER:
             problem = str(_("Bitte geben Sie das Ende als Datum an (TT.MM.JJJJ), oder "
                             "lassen Sie das Feld leer."))
+        seen = form.get(f"seen-{key}")
+        if seen and seen != row.stamp and posted[key] != stored:
+            # Someone saved this row since the page was loaded (another tab or colleague).
+            problem = str(_(
+                "%(who)s hat diese Maßnahme inzwischen geändert (jetzt: %(now)s). Ihre "
+                "Eingabe steht noch im Formular; speichern Sie erneut, um sie zu übernehmen.",
+                who=row.decision.decided_by.display_name, now=row.decision.outcome.label))
         if problem:
             errors[key] = problem
         choices[key] = choice

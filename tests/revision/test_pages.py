@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -179,3 +181,43 @@ def test_an_office_answering_a_carried_measure_starts_from_its_old_status(
     assert f"Fortgeführt aus Maßnahme {row.measure.number} des Plans „{plan.title}“" in page
     assert f'<option selected value="{row.update.status.value}">' in page
     assert f'value="{row.update.progress}"' in page
+
+
+def test_two_coordinators_on_one_page_lose_nothing(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    """The second save of a page loaded before the first one's: rows the first changed
+    are shown with a message and the second person's input, not overwritten silently."""
+    plan = _demo(make)
+    auth.login_as(Role.COORDINATOR)
+    client.post(f"/plaene/{plan.id}/fortschreibung", data=_start(plan))
+    new = db.session.scalars(select(Plan).where(Plan.predecessor_id == plan.id)).one()
+    rows = services.mapping(db.session, plan, new)
+    row = next(r for r in rows if r.carried)
+    field_id, key = row.measure.goal.field_id, row.measure.id
+    url = f"/plaene/{plan.id}/fortschreibung/massnahmen/{field_id}"
+    form = client.get(url).get_data(as_text=True)
+    seen = re.search(rf'name="seen-{key}" value="([^"]+)"', form)
+    assert seen is not None
+    base = {f"outcome-{key}": "carried_over",
+            f"goal-{key}": str(row.default_goal.id if row.default_goal else ""),
+            f"end-{key}": "", f"seen-{key}": seen[1]}
+    first = client.post(url, data={**base, f"outcome-{key}": "closed",
+                                   f"reason-{key}": "Erledigt"})
+    assert first.status_code == 302
+    second = client.post(url, data={**base, f"outcome-{key}": "dropped",
+                                    f"reason-{key}": "Kein Bedarf mehr"})
+    assert second.status_code == 422
+    text = second.get_data(as_text=True)
+    assert "hat diese Maßnahme inzwischen geändert" in text and "Kein Bedarf mehr" in text
+    db.session.expire_all()
+    assert db.session.scalar(select(MeasureOutcome.outcome).where(
+        MeasureOutcome.measure_id == key)) is Outcome.CLOSED
+    fresh = re.search(rf'name="seen-{key}" value="([^"]+)"', text)
+    assert fresh is not None and fresh[1] != seen[1]
+    third = client.post(url, data={**base, f"seen-{key}": fresh[1],
+                                   f"outcome-{key}": "dropped", f"reason-{key}": "Kein Bedarf"})
+    assert third.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(MeasureOutcome.outcome).where(
+        MeasureOutcome.measure_id == key)) is Outcome.DROPPED
