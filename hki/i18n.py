@@ -44,25 +44,43 @@ def zahl1(value: float | None) -> str:
     return "" if value is None else str(format_decimal(round(value, 1), format="#,##0.0"))
 
 
-_GERMAN_DAY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_GERMAN_DAY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$", re.ASCII)
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
+#: Years any date in hki may fall in: wide enough for old council decisions and long
+#: plans, narrow enough that date arithmetic (a day after, a year before) never overflows
+#: and a typo such as 0001 or 9999 is caught.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 
 
 def parse_day(text: str | None) -> date | None:
     """A day as people and browsers give it: TT.MM.JJJJ (also T.M.JJJJ) or JJJJ-MM-TT.
 
-    ``None`` for anything else, including impossible days (31.02.2026): the caller says
-    what is wrong in its own words.
+    ASCII digits only, years ``FIRST_YEAR``–``LAST_YEAR``. ``None`` for anything else,
+    including impossible days (31.02.2026): the caller says what is wrong in its own words.
     """
     written = (text or "").strip()
     try:
         if match := _GERMAN_DAY.match(written):
-            return date(int(match[3]), int(match[2]), int(match[1]))
-        if match := _ISO_DAY.match(written):
-            return date(int(match[1]), int(match[2]), int(match[3]))
+            found = date(int(match[3]), int(match[2]), int(match[1]))
+        elif match := _ISO_DAY.match(written):
+            found = date(int(match[1]), int(match[2]), int(match[3]))
+        else:
+            return None
     except ValueError:
         return None
-    return None
+    return found if FIRST_YEAR <= found.year <= LAST_YEAR else None
+
+
+def ascii_int(raw: str | None, digits: int = 9) -> int | None:
+    """A whole number written in ASCII digits (at most ``digits``), else ``None``.
+
+    ``str.isdigit`` also accepts "²" and other digits that ``int`` refuses or reads
+    differently; this is the one place query strings and forms turn text into numbers.
+    """
+    text = (raw or "").strip()
+    if not text or len(text) > digits or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 def local_zone() -> ZoneInfo:

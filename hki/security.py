@@ -34,6 +34,7 @@ from limits import parse
 
 from hki.auth.models import User
 from hki.extensions import limiter
+from hki.i18n import ascii_int
 from hki.plan.models import Measure, Plan
 from hki.vocab import Decision, PlanState, Role
 
@@ -240,9 +241,7 @@ def login_succeeded(email: str) -> None:
 
 def bounded_int(raw: str | None) -> int | None:
     """A positive id or page number from a query string; anything else is ``None``."""
-    if raw is None or not raw.isdigit() or len(raw) > 9:
-        return None
-    return int(raw) or None
+    return ascii_int(raw) or None
 
 
 def new_session_token() -> str:

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 
 from hki.dashboard import search
 from hki.db import utcnow
-from hki.i18n import local_zone, parse_day
+from hki.i18n import ascii_int, local_zone, parse_day
 from hki.reports.data import MeasureEntry, ReportData, Tally, gather, overdue, tally
 from hki.vocab import Priority, Status
 
@@ -105,11 +105,8 @@ class Parsed:
 
 
 def _month(value: str) -> date | None:
-    try:
-        year, month = value.split("-")
-        return date(int(year), int(month), 1)
-    except ValueError:
-        return None
+    """A month as JJJJ-MM (ASCII digits, plausible year); ``None`` for anything else."""
+    return parse_day(f"{value}-01") if len(value) == 7 else None
 
 
 def parse(args: Mapping[str, Any], getlist: Callable[[str], list[str]]) -> Parsed:
@@ -134,7 +131,7 @@ def parse(args: Mapping[str, Any], getlist: Callable[[str], list[str]]) -> Parse
         priority = ""
     months: int | None = None
     if text("still_monate"):
-        months = int(text("still_monate")) if text("still_monate").isdigit() else None
+        months = ascii_int(text("still_monate"), digits=3)
         if months is None or not 1 <= months <= 240:
             errors.append(str(_l("„Ohne Sachstand seit“ braucht eine Zahl von Monaten "
                                  "zwischen 1 und 240.")))

@@ -34,7 +34,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from hki.extensions import db
-from hki.i18n import parse_day
+from hki.i18n import FIRST_YEAR, LAST_YEAR, parse_day
 from hki.plan.models import TITLE_LENGTH, Field, Goal, Measure, Organisation
 from hki.vocab import PlanState, Priority
 
@@ -60,7 +60,9 @@ class DayField(DateField):
         self.data = parse_day(written) if written else None
         if written and self.data is None:
             raise ValueError(_l("„%(value)s“ ist kein gültiges Datum. Bitte schreiben Sie "
-                                "TT.MM.JJJJ, z. B. 31.12.2026.", value=written[:20]))
+                                "TT.MM.JJJJ, z. B. 31.12.2026, mit einem Jahr zwischen "
+                                "%(first)d und %(last)d.", value=written[:20],
+                                first=FIRST_YEAR, last=LAST_YEAR))
 
     def pre_validate(self, form: Any) -> None:
         """A date that could not be read needs no second message ("fehlt")."""
@@ -300,8 +302,6 @@ class IndicatorForm(VersionedForm):
             raise ValidationError(_l("Das Zieldatum liegt vor dem Datum des Ausgangswerts."))
 
 
-#: Years a plan's dates may fall in; anything else is a typo (and breaks date arithmetic).
-FIRST_YEAR, LAST_YEAR = 1900, 2200
 #: Longest plan period accepted, in years.
 MAX_PERIOD_YEARS = 30
 

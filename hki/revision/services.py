@@ -27,7 +27,7 @@ from hki.auth.models import User
 from hki.dashboard.models import MeasureSearch
 from hki.db import AnySession, utcnow
 from hki.extensions import db
-from hki.i18n import datum, parse_day
+from hki.i18n import ascii_int, datum, parse_day
 from hki.plan.models import TITLE_LENGTH, Field, Goal, Indicator, IndicatorValue, Measure, Plan
 from hki.plan.services import next_free, next_number
 from hki.reports.data import latest_indicator_values
@@ -594,7 +594,7 @@ def read_choices(rows: list[Row], form: Mapping[str, str], draft: Plan
         stored = shown(row)
         outcome = outcomes.get(form.get(f"outcome-{key}", ""), row.decision.outcome)
         goal_text = form.get(f"goal-{key}", "")
-        goal = goals.get(int(goal_text)) if goal_text.isdigit() else None
+        goal = goals.get(ascii_int(goal_text) or 0)
         reason = form.get(f"reason-{key}", "").strip()[:REASON_MAX + 1]
         end_text = form.get(f"end-{key}", stored.end).strip()[:20]
         end = parse_day(end_text)
@@ -699,7 +699,7 @@ class MappingView:
         return cls(sort if sort in {"alt", "neu", "entscheidung"} else "alt",
                    outcome if outcome in {o.value for o in Outcome} else "",
                    hint if hint in HINTS else "",
-                   int(field_text) if field_text.isdigit() else None)
+                   ascii_int(field_text))
 
     def apply(self, rows: list[Row]) -> list[Row]:
         """The rows shown, in the chosen order."""

@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from hki.i18n import parse_day
+from hki.i18n import FIRST_YEAR, LAST_YEAR, parse_day
 from hki.plan.forms import parse_german_float
 from hki.transfer.sheets import Sheet, column_key, columns_named, header_key
 
@@ -34,7 +34,6 @@ MAX_ROWS = 20_000
 #: Rows stored in a sheet at all, also empty formatted ones (each costs memory to load).
 MAX_STORED_ROWS = 100_000
 #: Plausible years for any date in a plan.
-FIRST_YEAR, LAST_YEAR = 1900, 2200
 #: Unpacked size of the whole file; protects against "zip bombs".
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 #: The start of every OLE2 compound file: old .xls, and password-protected .xlsx.
