@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,9 +18,11 @@ from sqlalchemy.engine import make_url
 
 from hki import create_app
 from hki.auth.audit import effective_from
+from hki.auth.models import AuditEntry
 from hki.dashboard.search import include_name
 from hki.extensions import db
 from hki.plan.history import HistoryGapError, plan_as_of
+from hki.vocab import Role
 from tests.conftest import PG_URL, _test_config
 from tests.factories import Factories
 
@@ -131,5 +134,34 @@ def test_history_repair_names_the_lead_of_plans_imported_before_it(scratch_url: 
         past = plan_as_of(plan.id, stichtag)
         assert past is not None
         assert past.measures()[0].lead == "Migrationsberatung für Erwachsene (MBE)"
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_session_tokens_leave_the_audit_log_and_it_stays_append_only(
+    scratch_url: str,
+) -> None:
+    """Migration f1b3c5d7e964 redacts tokens written before; new entries never carry one."""
+    app = create_app(_test_config(scratch_url))
+    with app.app_context():
+        flask_migrate.upgrade(revision="e4f6a8c0d253")
+        entry = ("INSERT INTO audit_log (at, actor, action, entity, entity_id, after) "
+                 "VALUES (CURRENT_TIMESTAMP, 'admin', 'create', 'users', 7, :after)")
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(entry), {"after": json.dumps(
+                {"email": "a@stadt.example", "session_token": "b" * 32})})
+        flask_migrate.upgrade()
+        with db.engine.begin() as connection:
+            after = connection.execute(sa.text(
+                "SELECT after FROM audit_log WHERE entity_id = 7")).scalar_one()
+        stored = after if isinstance(after, dict) else json.loads(after)
+        assert stored == {"email": "a@stadt.example", "session_token": "(geändert)"}
+        with pytest.raises(sa.exc.DBAPIError), db.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE audit_log SET actor = 'x'"))
+        user = Factories(db.session).user(role=Role.READER, session_token="c" * 32)
+        db.session.commit()
+        logged = db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.entity == "users", AuditEntry.entity_id == user.id)).one()
+        assert logged.after is not None and logged.after["session_token"] == "(geändert)"
         db.session.remove()
         db.engine.dispose()

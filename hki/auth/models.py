@@ -24,8 +24,9 @@ class User(Audited, Model):
 
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("email <> ''", name="email_not_empty"),)
-    #: Written to the audit log as "changed", never as a value.
-    __audit_redact__: ClassVar[frozenset[str]] = frozenset({"password_hash"})
+    #: Written to the audit log as "changed", never as a value (a session token with the
+    #: signing key opens a session without the password).
+    __audit_redact__: ClassVar[frozenset[str]] = frozenset({"password_hash", "session_token"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Login name and contact address, stored in lower case.
