@@ -7,6 +7,7 @@ ordinary pages never need it.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import render_template
@@ -94,6 +95,31 @@ def render_pdf_pages(report: ReportData) -> tuple[bytes, int]:
     return pdf_from_html(render_html(report))
 
 
+def own_files_only() -> Any:
+    """A WeasyPrint URL fetcher for the app's own static files and ``data:`` URLs only.
+
+    WeasyPrint's default fetches any URL (``http://``, ``file:///etc/…``). All text in a
+    report is escaped today, but one template change would let a measure's title load a
+    remote image or a local file into a PDF; refusing here makes that a render error.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    from weasyprint.urls import URLFetcher
+
+    root = STATIC.resolve()
+
+    class OwnFilesOnly(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            parts = urlsplit(url)
+            if parts.scheme == "data" or (
+                    parts.scheme == "file" and not parts.netloc
+                    and Path(unquote(parts.path)).resolve().is_relative_to(root)):
+                return super().fetch(url, headers)
+            raise ValueError(f"Nur eigene Dateien gehören in einen Bericht: {url[:100]}")
+
+    return OwnFilesOnly(allowed_protocols=("file", "data"))
+
+
 def pdf_from_html(html: str) -> tuple[bytes, int]:
     """The report's HTML as a tagged PDF/UA-1 with the vendored DejaVu fonts embedded.
 
@@ -105,12 +131,13 @@ def pdf_from_html(html: str) -> tuple[bytes, int]:
 
     speed_up_pydyf()
     fonts = FontConfiguration()
-    css = CSS(filename=str(STYLESHEET), font_config=fonts)
+    fetcher = own_files_only()
+    css = CSS(filename=str(STYLESHEET), font_config=fonts, url_fetcher=fetcher)
     collect = _Collect()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collect)
     try:
-        document = HTML(string=html, base_url=str(STATIC)).render(
+        document = HTML(string=html, base_url=str(STATIC), url_fetcher=fetcher).render(
             stylesheets=[css], font_config=fonts, pdf_variant="pdf/ua-1")
         pdf = document.write_pdf(pdf_variant="pdf/ua-1")
     finally:
