@@ -73,10 +73,14 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _flag("HKI_SECURE_COOKIES", True),
         # Failed logins, counted per account and per address (Flask-Limiter).
         "RATELIMIT_STORAGE_URI": os.environ.get("HKI_RATELIMIT_STORAGE_URI", "memory://"),
+        # Failed logins per account from one address (a stranger never locks the owner out).
         "HKI_LOGIN_LIMIT_ACCOUNT": os.environ.get("HKI_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
-        # Counts every attempt from an address (offices share addresses behind a NAT).
+        # Failed logins per address; successes do not count (offices share a city NAT).
         "HKI_LOGIN_LIMIT_ADDRESS": os.environ.get("HKI_LOGIN_LIMIT_ADDRESS",
-                                                  "100 per 15 minutes"),
+                                                  "30 per 15 minutes"),
+        # Failures per account from all addresses beyond which the audit log says so.
+        "HKI_LOGIN_LIMIT_ACCOUNT_TOTAL": os.environ.get("HKI_LOGIN_LIMIT_ACCOUNT_TOTAL",
+                                                        "20 per day"),
         # Number of reverse proxies in front of hki whose X-Forwarded-* headers to trust.
         "HKI_PROXY_COUNT": int(os.environ.get("HKI_PROXY_COUNT", "0")),
         # Outgoing mail (reminders), usually to the city's relay; login only when a user is set.

@@ -227,16 +227,53 @@ def _limit_hit(config_key: str, scope: str, key: str) -> bool:
 
 
 def login_attempt_allowed(email: str, address: str) -> bool:
-    """Count a login attempt for the account and the client address."""
-    account_ok = _limit_hit("HKI_LOGIN_LIMIT_ACCOUNT", "login-account", email)
-    address_ok = _limit_hit("HKI_LOGIN_LIMIT_ADDRESS", "login-address", address)
-    return account_ok and address_ok
+    """Whether a login for ``email`` from ``address`` may be tried now.
+
+    The limits protect the account's owner rather than lock her out:
+
+    - failed attempts per account **and** address (``HKI_LOGIN_LIMIT_ACCOUNT``): a stranger
+      guessing from one address blocks only that address for that account, never the
+      owner's correct password from her own. Counted before the password is checked
+      (closing the race of many parallel tries), forgotten on success;
+    - failed attempts per address (``HKI_LOGIN_LIMIT_ADDRESS``): only failures count, so
+      offices behind one city NAT logging in all day are never refused;
+    - failures per account from anywhere are only counted and reported to the
+      administration (audit log), never a lock (see :func:`login_failed`).
+    """
+    address_limit = parse(str(current_app.config["HKI_LOGIN_LIMIT_ADDRESS"]))
+    if not limiter.limiter.test(address_limit, "login-address", address):
+        return False
+    return _limit_hit("HKI_LOGIN_LIMIT_ACCOUNT", "login-account", f"{email}|{address}")
 
 
-def login_succeeded(email: str) -> None:
-    """A correct password proves the account's owner: forget its failed attempts."""
+def login_failed(email: str, address: str) -> bool:
+    """Count a failure for the address and for the account from anywhere.
+
+    ``True`` the first time in a window that the account's failures from all addresses
+    exceed ``HKI_LOGIN_LIMIT_ACCOUNT_TOTAL``: worth telling the administration.
+    """
+    _limit_hit("HKI_LOGIN_LIMIT_ADDRESS", "login-address", address)
+    if _limit_hit("HKI_LOGIN_LIMIT_ACCOUNT_TOTAL", "login-account-total", email):
+        return False
+    return _first_in_window("HKI_LOGIN_LIMIT_ACCOUNT_TOTAL", "login-total-report", email)
+
+
+def refusal_is_new(email: str, address: str) -> bool:
+    """``True`` for the first refusal of this account and address in a window (to log)."""
+    return _first_in_window("HKI_LOGIN_LIMIT_ACCOUNT", "login-refusal-report",
+                            f"{email}|{address}")
+
+
+def _first_in_window(config_key: str, scope: str, key: str) -> bool:
+    """Whether this is the first event for ``key`` in the window of a configured limit."""
+    window = str(current_app.config[config_key]).split(" per ", 1)[-1]
+    return bool(limiter.limiter.hit(parse(f"1 per {window}"), scope, key))
+
+
+def login_succeeded(email: str, address: str) -> None:
+    """A correct password proves the owner at this address: forget its failed attempts."""
     limit = parse(str(current_app.config["HKI_LOGIN_LIMIT_ACCOUNT"]))
-    limiter.limiter.clear(limit, "login-account", email)
+    limiter.limiter.clear(limit, "login-account", f"{email}|{address}")
 
 
 def bounded_int(raw: str | None) -> int | None:

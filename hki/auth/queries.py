@@ -32,11 +32,14 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "update": _l("geändert"),
     "delete": _l("gelöscht"),
     "backdate": _l("im Verlauf vorgezogen"),
+    "gesperrt": _l("Anmeldung von einer Adresse gesperrt"),
+    "fehlversuche": _l("ungewöhnlich viele Fehlversuche"),
 }
 #: German names of the recorded attributes; unknown keys are shown as they are.
 AUDIT_FIELDS: dict[str, LazyString] = {
     "id": _l("Nr."), "title": _l("Titel"), "name": _l("Name"), "number": _l("Nummer"),
-    "description": _l("Beschreibung"), "email": _l("E-Mail"), "display_name": _l("Name"),
+    "description": _l("Beschreibung"), "email": _l("E-Mail"), "adresse": _l("Adresse"),
+    "display_name": _l("Name"),
     "role": _l("Rolle"), "organisation_id": _l("Organisation (Nr.)"),
     "is_active": _l("aktiv"), "password_hash": _l("Passwort"), "created_at": _l("angelegt am"),
     "status": _l("Umsetzungsstand"), "progress": _l("Fortschritt (%)"), "note": _l("Erläuterung"),

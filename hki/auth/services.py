@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from hki.auth.models import User
+from hki.auth.models import AuditEntry, User
 from hki.db import AnySession
 from hki.plan.models import Organisation
 from hki.security import hash_password, new_session_token
@@ -87,3 +87,17 @@ def update_organisation(
     organisation.is_active = is_active
     session.flush()
     return organisation
+
+
+def record_login_alarm(session: AnySession, email: str, address: str, what: str) -> None:
+    """Tell the administration in the audit log: logins refused, or unusually many failures.
+
+    ``what`` is ``gesperrt`` (refused from one address) or ``fehlversuche`` (failures from
+    all addresses beyond the daily number). Its own entry, naming the account by id when
+    it exists and always the typed address, so attempts on unknown names show up too.
+    """
+    user = find_user(session, email)
+    session.add(AuditEntry(actor="Anmeldung", action=what, entity="users",
+                           entity_id=user.id if user else 0,
+                           after={"email": email, "adresse": address}))
+    session.flush()

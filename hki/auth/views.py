@@ -36,8 +36,10 @@ from hki.security import (
     check_password,
     is_safe_next,
     login_attempt_allowed,
+    login_failed,
     login_succeeded,
     new_session_token,
+    refusal_is_new,
     requires,
 )
 from hki.vocab import Role
@@ -53,11 +55,15 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         email = services.normalise_email(form.email.data or "")[:254]
-        if not login_attempt_allowed(email, request.remote_addr or "unbekannt"):
+        address = request.remote_addr or "unbekannt"
+        if not login_attempt_allowed(email, address):
+            if refusal_is_new(email, address):
+                services.record_login_alarm(db.session, email, address, "gesperrt")
+                db.session.commit()
             abort(429)
         user = services.find_user(db.session, email)
         if check_password(user, form.password.data or "") and user is not None:
-            login_succeeded(email)
+            login_succeeded(email, address)
             if not user.session_token:
                 user.session_token = new_session_token()
                 db.session.commit()
@@ -67,6 +73,9 @@ def login() -> ResponseReturnValue:
             session["login_at"] = datetime.now(UTC).timestamp()
             target = request.args.get("next")
             return redirect(target if is_safe_next(target) else url_for("plan.index"))
+        if login_failed(email, address):
+            services.record_login_alarm(db.session, email, address, "fehlversuche")
+            db.session.commit()
         flash(_("E-Mail-Adresse oder Passwort ist falsch. Bitte prüfen Sie Ihre Eingaben."),
               "error")
     return render_template("auth/login.html", form=form)

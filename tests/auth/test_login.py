@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from hki.auth import services
+from hki.auth.models import AuditEntry
 from hki.extensions import db
 from hki.security import hash_password
 from hki.vocab import Role
@@ -75,17 +77,35 @@ def test_wrong_password_and_unknown_account_look_identical(
     assert "E-Mail-Adresse oder Passwort ist falsch." in pages.pop()
 
 
-def test_nth_failed_login_per_account_is_refused(client: FlaskClient, account: str) -> None:
-    # Default: 5 failures per account in 15 minutes, from any address.
-    for attempt in range(5):
-        assert login(client, account, "falsch", addr=f"10.0.1.{attempt}").status_code == 200
-    refused = login(client, account, PASSWORD, addr="10.0.1.99")
-    assert refused.status_code == 429
-    assert "Zu viele Versuche" in refused.get_data(as_text=True)
+def test_a_stranger_cannot_lock_the_owner_out(client: FlaskClient, account: str) -> None:
+    """5 failures for one account from one address block that address for it – not the
+    owner's correct password from her own address; the administration is told, once."""
+    for _ in range(5):
+        assert login(client, account, "falsch", addr="203.0.113.7").status_code == 200
+    for password in ("falsch", PASSWORD):
+        refused = login(client, account, password, addr="203.0.113.7")
+        assert refused.status_code == 429
+        assert "Zu viele Versuche" in refused.get_data(as_text=True)
+    assert login(client, account, PASSWORD, addr="10.0.1.99").status_code == 302
+    client.post("/abmelden")
+    alarms = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "gesperrt")).all()
+    assert [(a.after or {}).get("adresse") for a in alarms] == ["203.0.113.7"]
     # The same happens for an account that does not exist: nothing is revealed.
-    for attempt in range(5):
-        login(client, "gibtsnicht@stadt.example", "falsch", addr=f"10.0.2.{attempt}")
-    assert login(client, "gibtsnicht@stadt.example", "x", addr="10.0.2.99").status_code == 429
+    for _ in range(5):
+        login(client, "gibtsnicht@stadt.example", "falsch", addr="10.0.2.1")
+    assert login(client, "gibtsnicht@stadt.example", "x", addr="10.0.2.1").status_code == 429
+
+
+def test_failures_from_many_addresses_are_reported_not_locked(
+    app: Flask, client: FlaskClient, account: str,
+) -> None:
+    app.config["HKI_LOGIN_LIMIT_ACCOUNT_TOTAL"] = "6 per day"
+    for n in range(9):
+        assert login(client, account, "falsch", addr=f"198.51.100.{n}").status_code == 200
+    assert login(client, account, PASSWORD, addr="10.0.1.99").status_code == 302
+    reported = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "fehlversuche")).all()
+    assert len(reported) == 1 and (reported[0].after or {}).get("email") == account
 
 
 def test_failed_logins_per_address_are_limited(
@@ -98,7 +118,10 @@ def test_failed_logins_per_address_are_limited(
     assert login(client, account, PASSWORD, addr="10.9.9.9").status_code == 302
 
 
-def test_successful_logins_are_not_counted(client: FlaskClient, account: str) -> None:
+def test_successful_logins_are_not_counted(
+    app: Flask, client: FlaskClient, account: str,
+) -> None:
+    app.config["HKI_LOGIN_LIMIT_ADDRESS"] = "3 per 15 minutes"  # one city NAT, many logins
     for _ in range(7):
         assert login(client, account, PASSWORD).status_code == 302
         client.post("/abmelden")
