@@ -236,15 +236,21 @@ def backup_command(path: str) -> None:
 
 @hki_group.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def restore_command(path: str) -> None:
+@click.option("--schluessel", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Schlüsseldatei der Installation, die die Sicherung schrieb "
+                   "(Vorgabe: der eigene Sicherungsschlüssel).")
+def restore_command(path: str, schluessel: str | None) -> None:
     """Stellt eine Sicherung in einer leeren, migrierten Datenbank wieder her (ganz oder nicht)."""
     from pathlib import Path
 
-    from hki.backup import BackupError, restore
+    from hki.backup import BackupError, load_key, restore
 
+    key = load_key(Path(schluessel)) if schluessel else None
+    if schluessel and key is None:
+        _fail(_("Die Schlüsseldatei %(path)s ist nicht lesbar.", path=schluessel))
     try:
         with db.engine.begin() as connection:
-            counts = restore(connection, Path(path))
+            counts = restore(connection, Path(path), key)
     except BackupError as error:
         _fail(str(error) + " " + _("Es wurde nichts verändert."))
     click.echo(_("Wiederhergestellt: %(rows)d Zeilen in %(tables)d Tabellen.",

@@ -81,6 +81,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # Failures per account from all addresses beyond which the audit log says so.
         "HKI_LOGIN_LIMIT_ACCOUNT_TOTAL": os.environ.get("HKI_LOGIN_LIMIT_ACCOUNT_TOTAL",
                                                         "20 per day"),
+        # The key that signs backups (default: instance/backup.key, made on first backup).
+        "HKI_BACKUP_KEY_FILE": os.environ.get("HKI_BACKUP_KEY_FILE", ""),
         # Number of reverse proxies in front of hki whose X-Forwarded-* headers to trust.
         "HKI_PROXY_COUNT": int(os.environ.get("HKI_PROXY_COUNT", "0")),
         # Outgoing mail (reminders), usually to the city's relay; login only when a user is set.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +58,8 @@ def _test_config(url: str) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         # Nothing listens on port 1: a test that sends mail must start its own server.
         "HKI_SMTP_PORT": 1,
+        # One backup key for all test apps (a restore checks the source's signature).
+        "HKI_BACKUP_KEY_FILE": str(Path(tempfile.gettempdir()) / "hki-test-backup.key"),
     }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
+import json
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -12,8 +15,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+import hki.backup
 from hki.auth.models import AuditEntry, User
-from hki.backup import BackupError, backup, restore, tables
+from hki.backup import BackupError, backup, load_key, restore, tables
 from hki.demo.seed import seed_demo
 from hki.extensions import db
 from hki.plan.models import Measure, Plan
@@ -122,3 +126,85 @@ def test_damaged_or_foreign_archives_are_refused(fresh_apps: Callable[..., Flask
             with pytest.raises(BackupError, match=message), db.engine.begin() as connection:
                 restore(connection, archive)
         assert sum(_counts().values()) == 0  # nothing half restored
+
+
+def _rewrite(good: Path, change: Callable[[str, bytes], bytes | None],
+             key: bytes | None = None) -> io.BytesIO:
+    """A copy of the archive with members changed; re-signed with ``key`` if given (as a
+    forger with the key, or hki itself, would), else with the old signature."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(good) as original, zipfile.ZipFile(out, "w") as copy:
+        members = {item.filename: original.read(item) for item in original.infolist()}
+        changed = {name: change(name, data) for name, data in members.items()}
+        manifest = json.loads(changed["manifest.json"] or b"{}")
+        for name, data in changed.items():
+            if name.startswith("tables/") and data is not None:
+                manifest["tables"][name[7:-6]]["sha256"] = hashlib.sha256(data).hexdigest()
+            elif name.startswith("tables/"):
+                manifest["tables"].pop(name[7:-6], None)
+        body = json.dumps(manifest).encode()
+        for name, data in changed.items():
+            if data is None or name == "manifest.sig":
+                continue
+            copy.writestr(name, body if name == "manifest.json" else data)
+        if key is not None:
+            copy.writestr("manifest.sig", hmac.new(key, body, hashlib.sha256).hexdigest())
+        elif "manifest.sig" in changed and changed["manifest.sig"] is not None:
+            copy.writestr("manifest.sig", changed["manifest.sig"] or b"")
+    out.seek(0)
+    return out
+
+
+def test_forged_unsigned_and_odd_archives_get_a_german_refusal(
+    fresh_apps: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reader made admin with the table's hash recomputed (F3), no signature, another
+    key, and archives that are signed but odd inside (F10): each a German message,
+    nothing restored."""
+    source, target = fresh_apps(), fresh_apps()
+    _source(source)
+    good = tmp_path / "gut.zip"
+    with source.app_context(), db.engine.connect() as connection:
+        backup(connection, good)
+        key = load_key()
+    assert key is not None
+
+    def admin(name: str, data: bytes) -> bytes:
+        return data.replace(b'"role": "reader"', b'"role": "admin"') \
+            if name == "tables/users.jsonl" else data
+
+    def unsigned(name: str, data: bytes) -> bytes | None:
+        return None if name == "manifest.sig" else data
+
+    def bad_json(name: str, data: bytes) -> bytes:
+        return b"{kein json\n" + data if name == "tables/plans.jsonl" else data
+
+    def no_table(name: str, data: bytes) -> bytes | None:
+        return None if name == "tables/measures.jsonl" else data
+
+    def not_null(name: str, data: bytes) -> bytes:
+        return data.replace(b'"title": "', b'"title": null, "x": "', 1) \
+            if name == "tables/plans.jsonl" else data
+
+    cases = [
+        (_rewrite(good, admin), "Signatur der Sicherung passt nicht"),
+        (_rewrite(good, unsigned), "nicht signiert"),
+        (_rewrite(good, admin, key=b"0" * 64), "Signatur der Sicherung passt nicht"),
+        (_rewrite(good, bad_json, key=key), "unlesbare Zeile"),
+        (_rewrite(good, no_table, key=key), "fehlt die Tabelle measures"),
+        (_rewrite(good, not_null, key=key), "lässt sich nicht einspielen"),
+    ]
+    with target.app_context():
+        for archive, message in cases:
+            with pytest.raises(BackupError, match=message), db.engine.begin() as connection:
+                restore(connection, archive)
+            assert sum(_counts().values()) == 0, message
+        # A line longer than any real one is refused while reading, before it is held.
+        with monkeypatch.context() as patch:
+            patch.setattr(hki.backup, "MAX_LINE", 200)
+            with pytest.raises(BackupError, match="übergroße Zeile"), \
+                    db.engine.begin() as connection:
+                restore(connection, good)
+        # The real signed archive still restores.
+        with db.engine.begin() as connection:
+            assert restore(connection, good)["users"] > 0
