@@ -57,7 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     ext.login_manager.init_app(app)
     register_filters(app)
 
-    from hki import cli, errors, health, security
+    from hki import cli, errors, health, security, submissions
     from hki.auth import views as auth_views
     from hki.auth.models import User
     from hki.dashboard import views as dashboard_views
@@ -82,7 +82,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     def permissions() -> dict[str, Any]:
         # open_review_count is called only where the menu shows Freigabe (one COUNT query).
         return {"can": security.can, "Action": security.Action,
-                "open_review_count": open_review_count}
+                "open_review_count": open_review_count,
+                "submission_field": submissions.submission_field}
 
     for blueprint in (plan_views.bp, edit_views.bp, update_views.bp, report_views.bp,
                       auth_views.bp, dashboard_views.bp, transfer_views.bp, revision_views.bp,
@@ -97,6 +98,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 def _import_models() -> None:
     """Import every model module so that metadata (and Alembic) sees all tables."""
+    from hki import submissions as _submissions  # noqa: F401
     from hki.auth import audit as _audit  # noqa: F401
     from hki.auth import models as _auth  # noqa: F401
     from hki.dashboard import search as _search  # noqa: F401

@@ -28,6 +28,7 @@ from hki.plan.forms import (
 from hki.plan.models import Field, Goal, Indicator, Measure, Organisation, Plan
 from hki.revision.services import close_predecessor, mapping, open_points
 from hki.security import Action, requires
+from hki.submissions import once
 from hki.vocab import PlanState, Priority
 
 bp = Blueprint("edit", __name__)
@@ -146,6 +147,7 @@ def _plan_values(form: PlanForm) -> dict[str, Any]:
 
 @bp.route("/plaene/neu", methods=["GET", "POST"])
 @requires(Action.EDIT_PLAN)
+@once
 def new_plan() -> ResponseReturnValue:
     """Start a new plan (as a draft)."""
     form = PlanForm()
@@ -214,6 +216,7 @@ def renumber(plan_id: int) -> ResponseReturnValue:
 
 @bp.route("/plaene/<int:plan_id>/handlungsfelder/neu", methods=["GET", "POST"])
 @requires(Action.EDIT_PLAN)
+@once
 def new_field(plan_id: int) -> ResponseReturnValue:
     """Add a field of action."""
     plan = db.get_or_404(Plan, plan_id)
@@ -238,6 +241,7 @@ def edit_field(field_id: int) -> ResponseReturnValue:
 
 @bp.route("/handlungsfelder/<int:field_id>/ziele/neu", methods=["GET", "POST"])
 @requires(Action.EDIT_PLAN)
+@once
 def new_goal(field_id: int) -> ResponseReturnValue:
     """Add a goal to a field."""
     field = db.get_or_404(Field, field_id)
@@ -266,6 +270,7 @@ def edit_goal(goal_id: int) -> ResponseReturnValue:
 
 @bp.route("/ziele/<int:goal_id>/massnahmen/neu", methods=["GET", "POST"])
 @requires(Action.EDIT_PLAN)
+@once
 def new_measure(goal_id: int) -> ResponseReturnValue:
     """Add a measure to a goal."""
     goal = db.get_or_404(Goal, goal_id)
@@ -335,6 +340,7 @@ def move_measure(measure_id: int) -> ResponseReturnValue:
 
 @bp.route("/massnahmen/<int:measure_id>/indikatoren/neu", methods=["GET", "POST"])
 @requires(Action.EDIT_PLAN)
+@once
 def new_indicator(measure_id: int) -> ResponseReturnValue:
     """Add an indicator to a measure."""
     measure = db.get_or_404(Measure, measure_id)

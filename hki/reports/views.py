@@ -30,6 +30,7 @@ from hki.reports.narrative import (
 )
 from hki.reports.render import render_html
 from hki.security import Action, can, requires
+from hki.submissions import once
 
 bp = Blueprint("reports", __name__)
 
@@ -107,6 +108,7 @@ def texts(plan_id: int) -> ResponseReturnValue:
 
 @bp.route("/plaene/<int:plan_id>/berichte", methods=["GET", "POST"])
 @requires(Action.VIEW)
+@once
 def index(plan_id: int) -> ResponseReturnValue:
     """Issued reports of a plan; coordinators request new ones here."""
     plan = db.get_or_404(Plan, plan_id)

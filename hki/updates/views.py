@@ -30,6 +30,7 @@ from hki.plan.models import Measure, Plan
 from hki.plan.queries import measure_detail
 from hki.revision import participation
 from hki.security import Action, authorize, bounded_int, is_safe_next, requires
+from hki.submissions import once
 from hki.updates import rounds, services
 from hki.updates.bulk import bulk_rows, save_bulk
 from hki.updates.forms import BulkForm, ReturnForm, RoundForm, update_form
@@ -73,6 +74,7 @@ def _corrected_arg(measure: Measure) -> StatusUpdate | None:
 
 
 @bp.route("/massnahmen/<int:measure_id>/sachstand", methods=["GET", "POST"])
+@once
 def new(measure_id: int) -> ResponseReturnValue:
     """Take a new status update (or a correction) on one measure."""
     # With its indicators and the values that count (the form shows the latest).
@@ -256,6 +258,7 @@ def round_list(plan_id: int) -> ResponseReturnValue:
 
 @bp.route("/plaene/<int:plan_id>/abfragen/neu", methods=["GET", "POST"])
 @requires(Action.RUN_ROUNDS)
+@once
 def round_new(plan_id: int) -> ResponseReturnValue:
     """Open a round for a Stichtag with a due date."""
     plan = db.get_or_404(Plan, plan_id)

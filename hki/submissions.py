@@ -1,0 +1,96 @@
+"""Every request stored once: a form that creates something carries a one-time key.
+
+A double click, a browser retry or a second tab sends the same form twice; history is
+append-only, so a second status update or report could never be removed. Each such form
+holds a random key (``einmal``); :func:`once` inserts it into ``submissions`` *in the
+same transaction* as what the view creates, so the database's unique key decides: the
+first request stores, a repeated or parallel one finds the key and is sent where the
+first one went, with a message, and nothing is stored twice. A form refused (shown again
+with errors) frees its key. Forms without a key (scripts, old pages) work as before.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import flash, redirect, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import ForeignKey, String, delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.wrappers import Response
+
+from hki.db import UTCDateTime, utcnow
+from hki.extensions import Model, db
+
+#: The form field that carries the key.
+FIELD = "einmal"
+KEY_LENGTH = 64
+
+
+class Submission(Model):
+    """One form sent: its key, who sent it, and where its answer led."""
+
+    __tablename__ = "submissions"
+
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    endpoint: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Where the first answer redirected to (empty while it is being processed).
+    location: Mapped[str] = mapped_column(String(500), default="")
+
+
+def submission_field() -> Markup:
+    """The hidden field with a fresh key, for the templates of creating forms."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(
+        FIELD, secrets.token_urlsafe(24))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def once(view: F) -> F:
+    """Decorate a view whose POST creates something: a key already used is not run again."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        key = request.form.get(FIELD, "") if request.method == "POST" else ""
+        if not key or len(key) > KEY_LENGTH:
+            return view(*args, **kwargs)
+        if (done := db.session.get(Submission, key)) is not None:
+            return _replay(done)
+        user_id = current_user.id if current_user.is_authenticated else None
+        db.session.add(Submission(key=key, user_id=user_id, endpoint=request.endpoint or ""))
+        try:
+            db.session.flush()  # waits for a parallel request with the same key, then fails
+        except IntegrityError:
+            db.session.rollback()
+            return _replay(db.session.get(Submission, key))
+        response = view(*args, **kwargs)
+        status = getattr(response, "status_code", 200)
+        if isinstance(response, Response) and 300 <= status < 400:
+            stored = db.session.get(Submission, key)
+            if stored is not None:
+                stored.location = (response.location or "")[:500]
+                db.session.commit()
+        else:  # refused or shown again: the same form may be sent again, corrected
+            db.session.rollback()
+            db.session.execute(delete(Submission).where(Submission.key == key))
+            db.session.commit()
+        return response
+
+    return wrapped  # type: ignore[return-value]
+
+
+def _replay(done: Submission | None) -> Response:
+    flash(_("Diese Eingabe war schon gespeichert; sie wurde nicht noch einmal gespeichert."),
+          "info")
+    target = done.location if done is not None and done.location else request.full_path
+    return redirect(target.rstrip("?"))

@@ -1,0 +1,112 @@
+"""Every request stored once (#19 F4): a form sent twice – one after the other, or five
+times at the same moment against a served app with threads – stores one status update;
+a form refused and corrected keeps its key; pages without a key work as before."""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from flask import Flask
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from hki.demo.seed import DEMO_PASSWORD, seed_demo
+from hki.extensions import db
+from hki.plan.models import Measure
+from hki.submissions import FIELD, Submission
+from hki.updates.models import StatusUpdate
+
+FORM = {"as_of": "2025-06-30", "status": "in_progress", "progress": "40",
+        "note": "Kurs läuft, zweite Gruppe gestartet"}
+
+
+def _setup(app: Flask) -> tuple[int, str]:
+    """The demo plan; a measure; the coordinator's session cookie."""
+    with app.app_context():
+        seed_demo(db.session)
+        db.session.commit()
+        measure_id = db.session.scalars(select(Measure.id).order_by(Measure.id)).first()
+        assert measure_id is not None
+    client = app.test_client()
+    client.post("/anmelden", data={"email": "koordination@demo.hki.invalid",
+                                   "password": DEMO_PASSWORD})
+    cookie = client.get_cookie("hki_session")
+    assert cookie is not None
+    return measure_id, cookie.value
+
+
+def _updates(app: Flask, measure_id: int) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(StatusUpdate).where(
+            StatusUpdate.measure_id == measure_id)) or 0
+
+
+def test_sent_twice_stores_once_and_a_refused_form_keeps_its_key(
+    fresh_apps: Callable[..., Flask],
+) -> None:
+    app = fresh_apps()
+    measure_id, _cookie = _setup(app)
+    client = app.test_client()
+    client.post("/anmelden", data={"email": "koordination@demo.hki.invalid",
+                                   "password": DEMO_PASSWORD})
+    url = f"/massnahmen/{measure_id}/sachstand"
+    page = client.get(url).get_data(as_text=True)
+    assert f'name="{FIELD}"' in page
+    before = _updates(app, measure_id)
+    refused = client.post(url, data={**FORM, "progress": "250", FIELD: "a" * 32})
+    assert refused.status_code == 200 and _updates(app, measure_id) == before
+    first = client.post(url, data={**FORM, FIELD: "a" * 32})
+    again = client.post(url, data={**FORM, FIELD: "a" * 32}, follow_redirects=True)
+    assert first.status_code == 302
+    assert "Diese Eingabe war schon gespeichert" in again.get_data(as_text=True)
+    assert _updates(app, measure_id) == before + 1
+    without_key = client.post(url, data={**FORM, "as_of": "2025-07-31"})
+    assert without_key.status_code == 302 and _updates(app, measure_id) == before + 2
+    with app.app_context():
+        stored = db.session.get(Submission, "a" * 32)
+        assert stored is not None and stored.location == first.location
+
+
+def test_five_at_the_same_moment_store_once(fresh_apps: Callable[..., Flask]) -> None:
+    app = fresh_apps()
+    measure_id, cookie = _setup(app)
+    before = _updates(app, measure_id)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    body = urlencode({**FORM, FIELD: "b" * 32}).encode()
+    start = threading.Barrier(5)
+    answers: list[int] = []
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+
+    def send() -> None:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.server_port}/massnahmen/{measure_id}/sachstand",
+            data=body, headers={"Cookie": f"hki_session={cookie}",
+                                "Content-Type": "application/x-www-form-urlencoded"})
+        start.wait()
+        try:
+            answers.append(opener.open(request, timeout=30).status)
+        except urllib.error.HTTPError as error:
+            answers.append(error.code)
+
+    try:
+        senders = [threading.Thread(target=send) for _ in range(5)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(60)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(answers) == [302] * 5, answers
+    assert _updates(app, measure_id) == before + 1
