@@ -58,35 +58,50 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def once(view: F) -> F:
     """Decorate a view whose POST creates something: a key already used is not run again."""
+    return keyed(lambda *_args, **_kwargs: request.form.get(FIELD, ""))(view)
 
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        key = request.form.get(FIELD, "") if request.method == "POST" else ""
-        if not key or len(key) > KEY_LENGTH:
-            return view(*args, **kwargs)
-        if (done := db.session.get(Submission, key)) is not None:
-            return _replay(done)
-        user_id = current_user.id if current_user.is_authenticated else None
-        db.session.add(Submission(key=key, user_id=user_id, endpoint=request.endpoint or ""))
-        try:
-            db.session.flush()  # waits for a parallel request with the same key, then fails
-        except IntegrityError:
-            db.session.rollback()
-            return _replay(db.session.get(Submission, key))
-        response = view(*args, **kwargs)
-        status = getattr(response, "status_code", 200)
-        if isinstance(response, Response) and 300 <= status < 400:
-            stored = db.session.get(Submission, key)
-            if stored is not None:
-                stored.location = (response.location or "")[:500]
-                db.session.commit()
-        else:  # refused or shown again: the same form may be sent again, corrected
-            db.session.rollback()
-            db.session.execute(delete(Submission).where(Submission.key == key))
+
+def keyed(key_of: Callable[..., str]) -> Callable[[F], F]:
+    """Like :func:`once`, with the key taken from the view's arguments.
+
+    For a waiting import, its token: confirming it twice, or twice at once, writes once.
+    """
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            key = key_of(*args, **kwargs) if request.method == "POST" else ""
+            if not key or len(key) > KEY_LENGTH:
+                return view(*args, **kwargs)
+            return _first_time(key, lambda: view(*args, **kwargs))
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def _first_time(key: str, run: Callable[[], Any]) -> Any:
+    if (done := db.session.get(Submission, key)) is not None:
+        return _replay(done)
+    user_id = current_user.id if current_user.is_authenticated else None
+    db.session.add(Submission(key=key, user_id=user_id, endpoint=request.endpoint or ""))
+    try:
+        db.session.flush()  # waits for a parallel request with the same key, then fails
+    except IntegrityError:
+        db.session.rollback()
+        return _replay(db.session.get(Submission, key))
+    response = run()
+    status = getattr(response, "status_code", 200)
+    if isinstance(response, Response) and 300 <= status < 400:
+        stored = db.session.get(Submission, key)
+        if stored is not None:
+            stored.location = (response.location or "")[:500]
             db.session.commit()
-        return response
-
-    return wrapped  # type: ignore[return-value]
+    else:  # refused or shown again: the same form may be sent again, corrected
+        db.session.rollback()
+        db.session.execute(delete(Submission).where(Submission.key == key))
+        db.session.commit()
+    return response
 
 
 def _replay(done: Submission | None) -> Response:

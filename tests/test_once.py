@@ -4,6 +4,7 @@ a form refused and corrected keeps its key; pages without a key work as before."
 
 from __future__ import annotations
 
+import io
 import threading
 import urllib.error
 import urllib.request
@@ -18,7 +19,9 @@ from hki.demo.seed import DEMO_PASSWORD, seed_demo
 from hki.extensions import db
 from hki.plan.models import Measure
 from hki.submissions import FIELD, Submission
+from hki.transfer.models import DataImport
 from hki.updates.models import StatusUpdate
+from tests.transfer.test_import_errors import workbook
 
 FORM = {"as_of": "2025-06-30", "status": "in_progress", "progress": "40",
         "note": "Kurs läuft, zweite Gruppe gestartet"}
@@ -110,3 +113,56 @@ def test_five_at_the_same_moment_store_once(fresh_apps: Callable[..., Flask]) ->
         server.server_close()
     assert sorted(answers) == [302] * 5, answers
     assert _updates(app, measure_id) == before + 1
+
+
+def test_a_waiting_import_confirmed_four_times_at_once_is_written_once(
+    fresh_apps: Callable[..., Flask],
+) -> None:
+    """F9: parallel confirmations gave 500s (StaleDataError) and several records."""
+    app = fresh_apps()
+    _measure_id, cookie = _setup(app)
+    client = app.test_client()
+    client.post("/anmelden", data={"email": "koordination@demo.hki.invalid",
+                                   "password": DEMO_PASSWORD})
+    page = client.post("/import", data={"datei": (io.BytesIO(workbook()), "plan.xlsx")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    token = page.split('action="/import/')[1].split('"')[0]
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(DataImport))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    start = threading.Barrier(4)
+    answers: list[int] = []
+
+    def send() -> None:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.server_port}/import/{token}", data=b"",
+            headers={"Cookie": f"hki_session={cookie}"})
+        start.wait()
+        try:
+            answers.append(_no_redirect().open(request, timeout=60).status)
+        except urllib.error.HTTPError as error:
+            answers.append(error.code)
+
+    try:
+        senders = [threading.Thread(target=send) for _ in range(4)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(90)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answers and all(code in (302, 404) for code in answers), answers
+    assert answers.count(302) >= 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(DataImport)) == before + 1
+
+
+def _no_redirect() -> urllib.request.OpenerDirector:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    return urllib.request.build_opener(NoRedirect)

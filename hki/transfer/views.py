@@ -39,6 +39,7 @@ from hki.i18n import local_today
 from hki.plan.models import Plan
 from hki.reports.data import NoSuchPlanError
 from hki.security import Action, requires
+from hki.submissions import keyed
 from hki.transfer import formats, importing, writing
 
 bp = Blueprint("transfer", __name__)
@@ -140,6 +141,7 @@ def upload() -> ResponseReturnValue:
 
 @bp.post("/import/<token>")
 @requires(Action.IMPORT_DATA)
+@keyed(lambda token: f"import:{token}")
 def confirm(token: str) -> ResponseReturnValue:
     """Check the waiting file again and write it, all in one transaction."""
     data, meta = _stored(token)
