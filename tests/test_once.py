@@ -128,7 +128,7 @@ def test_a_waiting_import_confirmed_four_times_at_once_is_written_once(
                        content_type="multipart/form-data").get_data(as_text=True)
     token = page.split('action="/import/')[1].split('"')[0]
     with app.app_context():
-        before = db.session.scalar(select(func.count()).select_from(DataImport))
+        before = db.session.scalar(select(func.count()).select_from(DataImport)) or 0
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -46,7 +46,9 @@ def test_upload_preview_confirm_writes_once_and_says_what_it_did(
     overview = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Import abgeschlossen: 1 × Handlungskonzept neu" in overview
     assert db.session.scalar(select(func.count()).select_from(Measure)) == 2
-    assert client.post(f"/import/{token}").status_code == 404  # the file is gone
+    again = client.post(f"/import/{token}")  # a second click: sent where the first went
+    assert (again.status_code, again.headers["Location"]) == (302, f"/plaene/{plan_id}")
+    assert db.session.scalar(select(func.count()).select_from(Measure)) == 2
 
 
 def test_upload_with_errors_lists_them_and_offers_no_confirmation(
