@@ -8,6 +8,7 @@ offices: they may only act on measures their organisation leads.
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -216,6 +217,12 @@ def is_safe_next(target: str | None) -> TypeGuard[str]:
 # --- Login attempts --------------------------------------------------------------------
 
 
+#: The limiter's counters are read and changed under one lock: its in-memory storage is
+#: not safe when gunicorn's threads count at the same moment (one login in a hundred
+#: ended in a 500). A shared store (redis) has its own atomic operations.
+_LIMITS = threading.Lock()
+
+
 def _limit_hit(config_key: str, scope: str, key: str) -> bool:
     """Count one attempt against a limit; ``False`` if the limit is already used up.
 
@@ -223,7 +230,8 @@ def _limit_hit(config_key: str, scope: str, key: str) -> bool:
     which many parallel attempts all pass a check that has not been counted yet.
     """
     limit = parse(str(current_app.config[config_key]))
-    return bool(limiter.limiter.hit(limit, scope, key))
+    with _LIMITS:
+        return bool(limiter.limiter.hit(limit, scope, key))
 
 
 def login_attempt_allowed(email: str, address: str) -> bool:
@@ -241,8 +249,9 @@ def login_attempt_allowed(email: str, address: str) -> bool:
       administration (audit log), never a lock (see :func:`login_failed`).
     """
     address_limit = parse(str(current_app.config["HKI_LOGIN_LIMIT_ADDRESS"]))
-    if not limiter.limiter.test(address_limit, "login-address", address):
-        return False
+    with _LIMITS:
+        if not limiter.limiter.test(address_limit, "login-address", address):
+            return False
     return _limit_hit("HKI_LOGIN_LIMIT_ACCOUNT", "login-account", f"{email}|{address}")
 
 
@@ -267,13 +276,15 @@ def refusal_is_new(email: str, address: str) -> bool:
 def _first_in_window(config_key: str, scope: str, key: str) -> bool:
     """Whether this is the first event for ``key`` in the window of a configured limit."""
     window = str(current_app.config[config_key]).split(" per ", 1)[-1]
-    return bool(limiter.limiter.hit(parse(f"1 per {window}"), scope, key))
+    with _LIMITS:
+        return bool(limiter.limiter.hit(parse(f"1 per {window}"), scope, key))
 
 
 def login_succeeded(email: str, address: str) -> None:
     """A correct password proves the owner at this address: forget its failed attempts."""
     limit = parse(str(current_app.config["HKI_LOGIN_LIMIT_ACCOUNT"]))
-    limiter.limiter.clear(limit, "login-account", f"{email}|{address}")
+    with _LIMITS:
+        limiter.limiter.clear(limit, "login-account", f"{email}|{address}")
 
 
 def bounded_int(raw: str | None) -> int | None:

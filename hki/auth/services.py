@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from hki.auth.models import AuditEntry, User
 from hki.db import AnySession
@@ -101,3 +101,16 @@ def record_login_alarm(session: AnySession, email: str, address: str, what: str)
                            entity_id=user.id if user else 0,
                            after={"email": email, "adresse": address}))
     session.flush()
+
+
+def first_session_token(session: AnySession, user: User, token: str) -> None:
+    """Give an account its first session token, once, even if it logs in twice at once.
+
+    A conditional UPDATE: of simultaneous first logins one sets the token and the others
+    read it, so all of them get sessions that stay valid (a plain assignment let the
+    last writer silently end the others' sessions).
+    """
+    session.execute(update(User).where(User.id == user.id, User.session_token == "")
+                    .values(session_token=token).execution_options(synchronize_session=False))
+    session.commit()
+    session.refresh(user)

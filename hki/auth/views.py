@@ -65,8 +65,7 @@ def login() -> ResponseReturnValue:
         if check_password(user, form.password.data or "") and user is not None:
             login_succeeded(email, address)
             if not user.session_token:
-                user.session_token = new_session_token()
-                db.session.commit()
+                services.first_session_token(db.session, user, new_session_token())
             session.clear()
             login_user(user)
             session.permanent = True

@@ -97,7 +97,7 @@ def test_implausible_dates_are_refused_and_periods_computed_safely(
     page = client.post(f"/plaene/{leap.id}/bearbeiten", data={
         "title": leap.title, "city": "X", "valid_from": "2023-03-01", "valid_to": "9999-12-31",
         "state": "adopted", "version": str(leap.version)}).get_data(as_text=True)
-    assert "Bitte geben Sie ein Datum zwischen 1900 und 2200 ein." in page
+    assert "„9999-12-31“ ist kein gültiges Datum" in page and "zwischen 1900 und 2200" in page
     assert client.get(f"/plaene/{leap.id}/fortschreibung").status_code == 200
 
 
