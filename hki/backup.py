@@ -39,6 +39,9 @@ BATCH = 500
 #: Longest line of a table file read when restoring (a report's PDF in base64 fits; a
 #: forged member that inflates to gigabytes is refused before it fills the memory).
 MAX_LINE = 128 * 1024 * 1024
+#: A manifest lists a few dozen tables; anything much larger is not one (read before the
+#: signature is checked, so it must not fill the memory either).
+MAX_MANIFEST = 1024 * 1024
 
 
 class BackupError(RuntimeError):
@@ -193,12 +196,16 @@ def _rows(archive: zipfile.ZipFile, table: Table,
 def _manifest(archive: zipfile.ZipFile, key: bytes) -> dict[str, Any]:
     """The manifest, after its signature was checked against the backup key."""
     try:
-        body = archive.read("manifest.json")
+        with archive.open("manifest.json") as member:
+            body = member.read(MAX_MANIFEST + 1)
     except KeyError as error:
         raise BackupError("Das ist keine lesbare hki-Sicherung (manifest.json fehlt).") \
             from error
+    if len(body) > MAX_MANIFEST:
+        raise BackupError("Das ist keine hki-Sicherung (manifest.json ist übergroß).")
     try:
-        signature = archive.read("manifest.sig").decode("ascii").strip()
+        with archive.open("manifest.sig") as member:
+            signature = member.read(200).decode("ascii").strip()
     except (KeyError, UnicodeDecodeError) as error:
         raise BackupError("Die Sicherung ist nicht signiert. Wiederhergestellt werden nur "
                           "Sicherungen, die mit dem Sicherungsschlüssel dieser "

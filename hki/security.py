@@ -267,10 +267,13 @@ def login_failed(email: str, address: str) -> bool:
     return _first_in_window("HKI_LOGIN_LIMIT_ACCOUNT_TOTAL", "login-total-report", email)
 
 
-def refusal_is_new(email: str, address: str) -> bool:
-    """``True`` for the first refusal of this account and address in a window (to log)."""
-    return _first_in_window("HKI_LOGIN_LIMIT_ACCOUNT", "login-refusal-report",
-                            f"{email}|{address}")
+def refusal_is_new(address: str) -> bool:
+    """``True`` for the first refusal of an address in a window: the one to log.
+
+    Once per address, so refused attempts with ever new names cannot fill the
+    append-only audit log.
+    """
+    return _first_in_window("HKI_LOGIN_LIMIT_ACCOUNT", "login-refusal-report", address)
 
 
 def _first_in_window(config_key: str, scope: str, key: str) -> bool:

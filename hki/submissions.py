@@ -12,12 +12,14 @@ with errors) frees its key. Forms without a key (scripts, old pages) work as bef
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from flask import flash, redirect, request
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -28,10 +30,13 @@ from werkzeug.wrappers import Response
 
 from hki.db import UTCDateTime, utcnow
 from hki.extensions import Model, db
+from hki.security import is_safe_next
 
 #: The form field that carries the key.
 FIELD = "einmal"
 KEY_LENGTH = 64
+#: How long a repeated form waits for its parallel twin's answer (30 × 0.1 s).
+REPLAY_WAITS, REPLAY_PAUSE = 30, 0.1
 
 
 class Submission(Model):
@@ -105,7 +110,23 @@ def _first_time(key: str, run: Callable[[], Any]) -> Any:
 
 
 def _replay(done: Submission | None) -> Response:
+    """Send a repeated form where the first one went.
+
+    A parallel twin may still be finishing (its answer is stored a moment after its
+    data): wait for it briefly, then fall back to the page the form came from.
+    """
+    key = done.key if done is not None else None
+    for _attempt in range(REPLAY_WAITS):
+        if done is not None and done.location:
+            break
+        time.sleep(REPLAY_PAUSE)
+        db.session.rollback()  # a fresh look at what the twin committed
+        done = db.session.get(Submission, key) if key else None
     flash(_("Diese Eingabe war schon gespeichert; sie wurde nicht noch einmal gespeichert."),
           "info")
-    target = done.location if done is not None and done.location else request.full_path
-    return redirect(target.rstrip("?"))
+    if done is not None and done.location:
+        return redirect(done.location)
+    came_from = urlsplit(request.referrer or "")
+    back = came_from.path + (f"?{came_from.query}" if came_from.query else "")
+    own = came_from.netloc == request.host and is_safe_next(back)
+    return redirect(back if own else url_for("plan.index"))

@@ -84,6 +84,7 @@ def test_five_at_the_same_moment_store_once(fresh_apps: Callable[..., Flask]) ->
     body = urlencode({**FORM, FIELD: "b" * 32}).encode()
     start = threading.Barrier(5)
     answers: list[int] = []
+    locations: list[str] = []
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: object, **kwargs: object) -> None:
@@ -101,6 +102,7 @@ def test_five_at_the_same_moment_store_once(fresh_apps: Callable[..., Flask]) ->
             answers.append(opener.open(request, timeout=30).status)
         except urllib.error.HTTPError as error:
             answers.append(error.code)
+            locations.append(error.headers.get("Location", ""))
 
     try:
         senders = [threading.Thread(target=send) for _ in range(5)]
@@ -113,6 +115,8 @@ def test_five_at_the_same_moment_store_once(fresh_apps: Callable[..., Flask]) ->
         server.server_close()
     assert sorted(answers) == [302] * 5, answers
     assert _updates(app, measure_id) == before + 1
+    # All five are sent where the first went, none back to the form's POST address.
+    assert len(set(locations)) == 1 and not locations[0].endswith("/sachstand"), locations
 
 
 def test_a_waiting_import_confirmed_four_times_at_once_is_written_once(

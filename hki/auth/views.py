@@ -57,7 +57,7 @@ def login() -> ResponseReturnValue:
         email = services.normalise_email(form.email.data or "")[:254]
         address = request.remote_addr or "unbekannt"
         if not login_attempt_allowed(email, address):
-            if refusal_is_new(email, address):
+            if refusal_is_new(address):
                 services.record_login_alarm(db.session, email, address, "gesperrt")
                 db.session.commit()
             abort(429)

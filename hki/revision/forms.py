@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from hki.i18n import local_today
+from hki.i18n import ascii_int, local_today
 from hki.plan.forms import TEXT_MAX, DayField, check_period, plausible_day
 from hki.plan.models import TITLE_LENGTH
 
@@ -29,12 +29,17 @@ class RevisionForm(FlaskForm):
         check_period(self.valid_from.data, field.data)
 
 
+def _id(value: object) -> int:
+    """A row id from a form: ASCII digits, else 0 (found nowhere)."""
+    return ascii_int(str(value)) or 0
+
+
 class MergeForm(FlaskForm):
     """Merge one field or goal of the draft into another (choices set by the view)."""
 
     kind = SelectField(choices=[("feld", "feld"), ("ziel", "ziel")])
-    source = SelectField(_l("Zusammenführen"), coerce=int, validate_choice=False)
-    into = SelectField(_l("mit"), coerce=int, validate_choice=False)
+    source = SelectField(_l("Zusammenführen"), coerce=_id, validate_choice=False)
+    into = SelectField(_l("mit"), coerce=_id, validate_choice=False)
 
 
 class EndDateForm(FlaskForm):

@@ -328,6 +328,11 @@ class Row:
                 and self.copy.end_date < self.new_start)
 
     @property
+    def lost_copy(self) -> bool:
+        """Decided "übernehmen", but its copy was removed from the draft since."""
+        return self.decision.outcome is Outcome.CARRIED_OVER and self.copy is None
+
+    @property
     def homeless(self) -> bool:
         """Carried over into a goal or field that was removed from the draft since."""
         return self.carried and self.copy is not None and (
@@ -467,8 +472,40 @@ def set_end_dates(session: AnySession, rows: list[Row], day: date) -> int:
 
 
 def open_points(rows: list[Row]) -> list[Row]:
-    """Carried-over measures the draft cannot be adopted with: old end, or no goal."""
-    return [r for r in rows if r.ends_before_start or r.homeless]
+    """Measures the draft cannot be adopted with: old end, no goal, or a lost copy."""
+    return [r for r in rows if r.ends_before_start or r.homeless or r.lost_copy]
+
+
+def undecided(session: AnySession, old: Plan, draft: Plan) -> list[Measure]:
+    """Active measures of the old plan the draft has no decision for (added later)."""
+    decided = set(session.scalars(select(MeasureOutcome.measure_id).where(
+        MeasureOutcome.successor_plan_id == draft.id)))
+    return [m for m in active_measures(old) if m.id not in decided]
+
+
+def add_missing_decisions(session: AnySession, old: Plan, draft: Plan, user: User) -> int:
+    """Decide by default on measures added to the old plan after the draft was begun.
+
+    The draft follows the old plan: a measure added there later gets the decision its
+    status suggests (and a copy, in the goal continuing its own, if there is one; else
+    it is carried over without a place and shows as an open point). Never commits.
+    """
+    missing = undecided(session, old, draft)
+    if not missing:
+        return 0
+    goals = {g.origin_id: g for g in draft_goals(draft) if g.origin_id is not None}
+    current = current_updates(old.id)
+    values = final_values(old)
+    for measure in missing:
+        outcome, reason = default_outcome(current.get(measure.id))
+        row = MeasureOutcome(measure=measure, successor_plan=draft, outcome=outcome,
+                             reason=reason, decided_by=user)
+        goal = goals.get(measure.goal_id)
+        if outcome is Outcome.CARRIED_OVER and goal is not None:
+            row.successor_measure = _copy(measure, goal, values)
+        session.add(row)
+    session.flush()
+    return len(missing)
 
 
 def discard(session: AnySession, draft: Plan) -> None:
@@ -480,12 +517,14 @@ def discard(session: AnySession, draft: Plan) -> None:
     if draft.state is not PlanState.DRAFT or draft.predecessor_id is None:
         raise RevisionError({"plan": _("Verwerfen lässt sich nur der Entwurf einer "
                                        "Fortschreibung.")})
-    for model in (UpdateRound, Report, DataImport):
-        if session.scalar(select(func.count()).select_from(model)
-                          .where(model.plan_id == draft.id)):
-            raise RevisionError({"plan": _(
-                "Zu diesem Entwurf gibt es schon Abfragen, Berichte oder Importe; er lässt "
-                "sich deshalb nicht mehr verwerfen.")})
+    updates = session.scalar(select(func.count()).select_from(StatusUpdate).join(
+        Measure, Measure.id == StatusUpdate.measure_id).join(Measure.goal).join(Goal.field)
+        .where(Field.plan_id == draft.id))
+    if updates or any(session.scalar(select(func.count()).select_from(model).where(
+            model.plan_id == draft.id)) for model in (UpdateRound, Report, DataImport)):
+        raise RevisionError({"plan": _(
+            "Zu diesem Entwurf gibt es schon Sachstände, Abfragen, Berichte oder Importe; "
+            "er lässt sich deshalb nicht mehr verwerfen.")})
     for decision in session.scalars(select(MeasureOutcome).where(
             MeasureOutcome.successor_plan_id == draft.id)):
         session.delete(decision)
@@ -508,7 +547,9 @@ def adopt(session: AnySession, plan: Plan, adopted_on: date, paper_ref: str) -> 
     """Record the council's decision; the predecessor becomes *abgeschlossen* (read-only)."""
     if plan.state is not PlanState.DRAFT:
         raise RevisionError({"plan": _("Der Plan ist bereits beschlossen.")})
-    if plan.predecessor is not None and open_points(mapping(session, plan.predecessor, plan)):
+    if plan.predecessor is not None and (
+            open_points(mapping(session, plan.predecessor, plan))
+            or undecided(session, plan.predecessor, plan)):
         raise RevisionError({"plan": _(
             "Einige übernommene Maßnahmen enden vor dem Beginn des neuen Plans oder haben "
             "kein Ziel mehr; bitte prüfen Sie sie in der Fortschreibung.")})

@@ -96,7 +96,17 @@ def wizard(plan_id: int) -> ResponseReturnValue:
         422 if request.method == "POST" else 200)
 
 
+def _follow_old_plan(old: Plan, draft: Plan) -> None:
+    """Measures added to the old plan since the draft began get their default decision."""
+    try:
+        if services.add_missing_decisions(db.session, old, draft, cast(User, current_user)):
+            db.session.commit()
+    except IntegrityError:  # a colleague's page did it at the same moment
+        db.session.rollback()
+
+
 def _hub(old: Plan, draft: Plan) -> ResponseReturnValue:
+    _follow_old_plan(old, draft)
     rows = services.mapping(db.session, old, draft)
     merge = MergeForm()
     return render_template(
@@ -116,6 +126,7 @@ def _hub(old: Plan, draft: Plan) -> ResponseReturnValue:
 def decisions(plan_id: int, field_id: int) -> ResponseReturnValue:
     """Decide on the measures of one old field; each page is saved on its own."""
     old, draft = _old_and_draft(plan_id)
+    _follow_old_plan(old, draft)
     rows = services.mapping(db.session, old, draft)
     fields = services.old_fields(rows)
     here = [r for r in rows if r.measure.goal.field_id == field_id]

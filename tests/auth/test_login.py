@@ -94,6 +94,13 @@ def test_a_stranger_cannot_lock_the_owner_out(client: FlaskClient, account: str)
     for _ in range(5):
         login(client, "gibtsnicht@stadt.example", "falsch", addr="10.0.2.1")
     assert login(client, "gibtsnicht@stadt.example", "x", addr="10.0.2.1").status_code == 429
+    # Refused attempts with ever new names write one entry per address, not one each.
+    for n in range(6):
+        for _ in range(6):
+            login(client, f"name{n}@stadt.example", "falsch", addr="10.0.3.1")
+    flood = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "gesperrt")).all()
+    assert [(a.after or {}).get("adresse") for a in flood] == [
+        "203.0.113.7", "10.0.2.1", "10.0.3.1"]
 
 
 def test_failures_from_many_addresses_are_reported_not_locked(

@@ -208,3 +208,19 @@ def test_forged_unsigned_and_odd_archives_get_a_german_refusal(
         # The real signed archive still restores.
         with db.engine.begin() as connection:
             assert restore(connection, good)["users"] > 0
+
+
+def test_an_oversized_manifest_is_refused_before_reading_it(
+    fresh_apps: Callable[..., Flask],
+) -> None:
+    """A forged archive cannot fill the memory before its signature is checked."""
+    target = fresh_apps()
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", b" " * (4 * 1024 * 1024))
+        archive.writestr("manifest.sig", b"0" * 64)
+    bomb.seek(0)
+    with target.app_context():
+        load_key(create=True)
+        with pytest.raises(BackupError, match="übergroß"), db.engine.begin() as connection:
+            restore(connection, bomb)

@@ -221,3 +221,53 @@ def test_two_coordinators_on_one_page_lose_nothing(
     db.session.expire_all()
     assert db.session.scalar(select(MeasureOutcome.outcome).where(
         MeasureOutcome.measure_id == key)) is Outcome.DROPPED
+
+
+def test_what_the_review_found_gets_a_german_answer(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    """A draft with a status update cannot be discarded (no 500); a measure added to the
+    old plan later is decided by default; a removed copy and an undecided measure block
+    the adoption; a huge id in the merge form is no 500."""
+    from datetime import UTC, date, datetime
+
+    from hki.updates.models import StatusUpdate
+    from hki.vocab import Status
+
+    plan = _demo(make)
+    coordinator = auth.login_as(Role.COORDINATOR)
+    client.post(f"/plaene/{plan.id}/fortschreibung", data=_start(plan))
+    new = db.session.scalars(select(Plan).where(Plan.predecessor_id == plan.id)).one()
+    rows = services.mapping(db.session, plan, new)
+    services.set_end_dates(db.session, rows, date(2031, 12, 31))
+    late = make.measure(plan.fields[0].goals[0], title="Später ergänzt")
+    make.commit()
+    assert [m.id for m in services.undecided(db.session, plan, new)] == [late.id]
+    try:
+        services.adopt(db.session, new, date(2026, 2, 1), "V/1")
+    except services.RevisionError:
+        db.session.rollback()
+    else:
+        raise AssertionError("adopted with an undecided measure")
+    client.get(f"/plaene/{plan.id}/fortschreibung")  # the draft follows the old plan
+    db.session.expire_all()
+    assert services.undecided(db.session, plan, new) == []
+    row = next(r for r in services.mapping(db.session, plan, new) if r.carried)
+    assert row.copy is not None
+    row.copy.archived_at = datetime.now(UTC)  # removed in the ordinary plan editor
+    make.commit()
+    lost = next(r for r in services.mapping(db.session, plan, new)
+                if r.measure.id == row.measure.id)
+    assert lost.lost_copy and lost in services.open_points(
+        services.mapping(db.session, plan, new))
+    huge = client.post(f"/plaene/{plan.id}/fortschreibung/zusammenfuehren", data={
+        "kind": "feld", "source": "9" * 20, "into": "9" * 20}, follow_redirects=True)
+    assert huge.status_code == 200 and "womit zusammengeführt" in huge.get_data(as_text=True)
+    copy = next(r.copy for r in services.mapping(db.session, plan, new) if r.copy is not None)
+    assert copy is not None
+    db.session.add(StatusUpdate(measure=copy, author=coordinator, as_of=date(2026, 1, 5),
+                                status=Status.IN_PROGRESS, progress=5, note=""))
+    make.commit()
+    refused = client.post(f"/plaene/{plan.id}/fortschreibung/verwerfen", follow_redirects=True)
+    assert "lässt sich deshalb nicht mehr verwerfen" in refused.get_data(as_text=True)
+    assert db.session.get(Plan, new.id) is not None
