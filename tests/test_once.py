@@ -5,15 +5,11 @@ a form refused and corrected keeps its key; pages without a key work as before."
 from __future__ import annotations
 
 import io
-import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from urllib.parse import urlencode
 
 from flask import Flask
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from hki.demo.seed import DEMO_PASSWORD, seed_demo
 from hki.extensions import db
@@ -21,6 +17,7 @@ from hki.plan.models import Measure
 from hki.submissions import FIELD, Submission
 from hki.transfer.models import DataImport
 from hki.updates.models import StatusUpdate
+from tests.served import at_once, served
 from tests.transfer.test_import_errors import workbook
 
 FORM = {"as_of": "2025-06-30", "status": "in_progress", "progress": "40",
@@ -78,45 +75,15 @@ def test_five_at_the_same_moment_store_once(fresh_apps: Callable[..., Flask]) ->
     app = fresh_apps()
     measure_id, cookie = _setup(app)
     before = _updates(app, measure_id)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     body = urlencode({**FORM, FIELD: "b" * 32}).encode()
-    start = threading.Barrier(5)
-    answers: list[int] = []
-    locations: list[str] = []
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: object, **kwargs: object) -> None:
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-
-    def send() -> None:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{server.server_port}/massnahmen/{measure_id}/sachstand",
-            data=body, headers={"Cookie": f"hki_session={cookie}",
-                                "Content-Type": "application/x-www-form-urlencoded"})
-        start.wait()
-        try:
-            answers.append(opener.open(request, timeout=30).status)
-        except urllib.error.HTTPError as error:
-            answers.append(error.code)
-            locations.append(error.headers.get("Location", ""))
-
-    try:
-        senders = [threading.Thread(target=send) for _ in range(5)]
-        for sender in senders:
-            sender.start()
-        for sender in senders:
-            sender.join(60)
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert sorted(answers) == [302] * 5, answers
+    with served(app) as port:
+        answers = at_once(5, port, f"/massnahmen/{measure_id}/sachstand", body,
+                          f"hki_session={cookie}")
+    assert sorted(a.status for a in answers) == [302] * 5, answers
     assert _updates(app, measure_id) == before + 1
     # All five are sent where the first went, none back to the form's POST address.
-    assert len(set(locations)) == 1 and not locations[0].endswith("/sachstand"), locations
+    locations = {a.location for a in answers}
+    assert len(locations) == 1 and not locations.pop().endswith("/sachstand"), answers
 
 
 def test_a_waiting_import_confirmed_four_times_at_once_is_written_once(
@@ -133,40 +100,8 @@ def test_a_waiting_import_confirmed_four_times_at_once_is_written_once(
     token = page.split('action="/import/')[1].split('"')[0]
     with app.app_context():
         before = db.session.scalar(select(func.count()).select_from(DataImport)) or 0
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    start = threading.Barrier(4)
-    answers: list[int] = []
-
-    def send() -> None:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{server.server_port}/import/{token}", data=b"",
-            headers={"Cookie": f"hki_session={cookie}"})
-        start.wait()
-        try:
-            answers.append(_no_redirect().open(request, timeout=60).status)
-        except urllib.error.HTTPError as error:
-            answers.append(error.code)
-
-    try:
-        senders = [threading.Thread(target=send) for _ in range(4)]
-        for sender in senders:
-            sender.start()
-        for sender in senders:
-            sender.join(90)
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert answers and all(code in (302, 404) for code in answers), answers
-    assert answers.count(302) >= 1
+    with served(app) as port:
+        answers = at_once(4, port, f"/import/{token}", b"", f"hki_session={cookie}")
+    assert sorted(a.status for a in answers) == [302] * 4, answers
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(DataImport)) == before + 1
-
-
-def _no_redirect() -> urllib.request.OpenerDirector:
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: object, **kwargs: object) -> None:
-            return None
-
-    return urllib.request.build_opener(NoRedirect)
