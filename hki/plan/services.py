@@ -61,13 +61,14 @@ def update_node(session: AnySession, node: Node, values: dict[str, Any],
     return node
 
 
-def _next_position(siblings: list[Any]) -> int:
+def next_position(siblings: list[Any]) -> int:
+    """The position after the last sibling (archived ones included: positions stay unique)."""
     return max((s.position for s in siblings), default=-1) + 1
 
 
 def add_field(session: AnySession, plan: Plan, values: dict[str, Any]) -> Field:
     """Add a field of action at the end of the plan."""
-    field = Field(plan=plan, position=_next_position(plan.fields), **values)
+    field = Field(plan=plan, position=next_position(plan.fields), **values)
     session.add(field)
     session.flush()
     return field
@@ -75,7 +76,7 @@ def add_field(session: AnySession, plan: Plan, values: dict[str, Any]) -> Field:
 
 def add_goal(session: AnySession, field: Field, values: dict[str, Any]) -> Goal:
     """Add a goal at the end of a field."""
-    goal = Goal(field=field, position=_next_position(field.goals), **values)
+    goal = Goal(field=field, position=next_position(field.goals), **values)
     session.add(goal)
     session.flush()
     return goal
@@ -83,7 +84,7 @@ def add_goal(session: AnySession, field: Field, values: dict[str, Any]) -> Goal:
 
 def add_measure(session: AnySession, goal: Goal, values: dict[str, Any]) -> Measure:
     """Add a measure at the end of a goal."""
-    measure = Measure(goal=goal, position=_next_position(goal.measures), **values)
+    measure = Measure(goal=goal, position=next_position(goal.measures), **values)
     session.add(measure)
     session.flush()
     return measure
@@ -91,7 +92,7 @@ def add_measure(session: AnySession, goal: Goal, values: dict[str, Any]) -> Meas
 
 def add_indicator(session: AnySession, measure: Measure, values: dict[str, Any]) -> Indicator:
     """Add an indicator to a measure."""
-    indicator = Indicator(measure=measure, position=_next_position(measure.indicators),
+    indicator = Indicator(measure=measure, position=next_position(measure.indicators),
                           **values)
     session.add(indicator)
     session.flush()
@@ -122,7 +123,7 @@ def move_measure(session: AnySession, measure: Measure, goal: Goal,
     """Move a measure under another goal; it gets that goal's next free number."""
     _check_version(session, measure, expected_version)
     _apply(measure, {"goal": goal, "number": next_number(goal),
-                     "position": _next_position(goal.measures)})
+                     "position": next_position(goal.measures)})
     session.flush()
     return measure
 
@@ -186,7 +187,8 @@ class NewNumber:
     new: str
 
 
-def _active(nodes: list[Any]) -> list[Any]:
+def active(nodes: list[Any]) -> list[Any]:
+    """The nodes not archived, in their order on the page."""
     return sorted((n for n in nodes if n.archived_at is None), key=lambda n: n.position)
 
 
@@ -197,11 +199,11 @@ def renumbering(plan: Plan) -> list[NewNumber]:
     previewed action; archived nodes keep theirs for history and old reports.
     """
     wanted: list[tuple[Field | Goal | Measure, str]] = []
-    for i, field in enumerate(_active(plan.fields), 1):
+    for i, field in enumerate(active(plan.fields), 1):
         wanted.append((field, str(i)))
-        for j, goal in enumerate(_active(field.goals), 1):
+        for j, goal in enumerate(active(field.goals), 1):
             wanted.append((goal, f"{i}.{j}"))
-            wanted.extend((m, f"{i}.{j}.{k}") for k, m in enumerate(_active(goal.measures), 1))
+            wanted.extend((m, f"{i}.{j}.{k}") for k, m in enumerate(active(goal.measures), 1))
     return [NewNumber(node, node.number, new) for node, new in wanted if node.number != new]
 
 

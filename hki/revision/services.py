@@ -29,7 +29,7 @@ from hki.db import AnySession, utcnow
 from hki.extensions import db
 from hki.i18n import ascii_int, datum, parse_day
 from hki.plan.models import TITLE_LENGTH, Field, Goal, Indicator, IndicatorValue, Measure, Plan
-from hki.plan.services import next_free, next_number
+from hki.plan.services import active, next_free, next_number, next_position
 from hki.reports.data import latest_indicator_values
 from hki.reports.models import Report, ReportText
 from hki.revision.models import (
@@ -153,12 +153,12 @@ def start(session: AnySession, old: Plan, new: NewPlan, user: User) -> Plan:
                 valid_to=new.valid_to, state=PlanState.DRAFT, predecessor=old)
     session.add(plan)
     goals: dict[int, Goal] = {}
-    for old_field in _active(old.fields):
+    for old_field in active(old.fields):
         copy = Field(number=old_field.number, title=old_field.title,
                      description=old_field.description, position=old_field.position,
                      origin_id=old_field.id)
         plan.fields.append(copy)
-        for old_goal in _active(old_field.goals):
+        for old_goal in active(old_field.goals):
             goals[old_goal.id] = Goal(number=old_goal.number, title=old_goal.title,
                                       description=old_goal.description,
                                       position=old_goal.position, origin_id=old_goal.id)
@@ -174,10 +174,6 @@ def start(session: AnySession, old: Plan, new: NewPlan, user: User) -> Plan:
         session.add(row)
     session.flush()
     return plan
-
-
-def _active(nodes: list[Any]) -> list[Any]:
-    return sorted((n for n in nodes if n.archived_at is None), key=lambda n: n.position)
 
 
 def final_values(old: Plan) -> dict[int, IndicatorValue]:
@@ -202,7 +198,7 @@ def _copy(old: Measure, goal: Goal, values: dict[int, IndicatorValue]) -> Measur
         description=old.description, lead=old.lead, partners=list(old.partners),
         target_groups=list(old.target_groups), start_date=old.start_date,
         end_date=old.end_date, priority=old.priority, funding_note=old.funding_note,
-        budget_eur=old.budget_eur, position=_next_position(goal.measures), origin=old,
+        budget_eur=old.budget_eur, position=next_position(goal.measures), origin=old,
         indicators=[Indicator(name=i.name, unit=i.unit, baseline_value=baseline(i)[0],
                               baseline_date=baseline(i)[1], target_value=i.target_value,
                               target_date=i.target_date, data_source=i.data_source,
@@ -211,10 +207,6 @@ def _copy(old: Measure, goal: Goal, values: dict[int, IndicatorValue]) -> Measur
     )
     goal.measures.append(measure)
     return measure
-
-
-def _next_position(nodes: list[Any]) -> int:
-    return max((n.position for n in nodes), default=-1) + 1
 
 
 # --- The outline: merging fields and goals of the draft -------------------------------
@@ -239,10 +231,10 @@ def merge_field(session: AnySession, source: Field, into: Field) -> None:
     _check_draft_nodes(source, into, into.plan)
     if source.plan_id != into.plan_id:
         raise RevisionError({"into": _("Das Handlungsfeld gehört zu einem anderen Plan.")})
-    for goal in _active(source.goals):
+    for goal in active(source.goals):
         goal.number = next_free(into.number, [g.number for g in into.goals
                                               if g.archived_at is None])
-        goal.position = _next_position(into.goals)
+        goal.position = next_position(into.goals)
         goal.field = into
         _number_measures(goal)
     source.merged_into_id = into.id
@@ -255,9 +247,9 @@ def merge_goal(session: AnySession, source: Goal, into: Goal) -> None:
     _check_draft_nodes(source, into, into.field.plan)
     if source.field.plan_id != into.field.plan_id:
         raise RevisionError({"into": _("Das Ziel gehört zu einem anderen Plan.")})
-    for measure in _active(source.measures):
+    for measure in active(source.measures):
         measure.number = next_number(into)
-        measure.position = _next_position(into.measures)
+        measure.position = next_position(into.measures)
         measure.goal = into
     source.merged_into_id = into.id
     source.archived_at = utcnow()
@@ -266,7 +258,7 @@ def merge_goal(session: AnySession, source: Goal, into: Goal) -> None:
 
 def _number_measures(goal: Goal) -> None:
     """Give a moved goal's measures numbers under its new number, in their order."""
-    for k, measure in enumerate(_active(goal.measures), start=1):
+    for k, measure in enumerate(active(goal.measures), start=1):
         measure.number = f"{goal.number}.{k}"
 
 
@@ -393,7 +385,7 @@ def _decided_measures(session: AnySession, ids: list[int]) -> list[Measure]:
 
 def draft_goals(draft: Plan) -> list[Goal]:
     """The draft's active goals in outline order: where a measure can be carried to."""
-    return [g for f in _active(draft.fields) for g in _active(f.goals)]
+    return [g for f in active(draft.fields) for g in active(f.goals)]
 
 
 # --- Decisions --------------------------------------------------------------------------
@@ -445,7 +437,7 @@ def decide(session: AnySession, row: Row, choice: Choice, user: User) -> bool:
             changed = True
         elif copy.archived_at is not None or copy.goal_id != choice.goal.id:
             copy.number = next_number(choice.goal)
-            copy.position = _next_position(choice.goal.measures)
+            copy.position = next_position(choice.goal.measures)
             copy.goal, copy.archived_at = choice.goal, None
             changed = True
         if copy.end_date != choice.end_date:
@@ -691,10 +683,10 @@ def outline_of(session: AnySession, draft: Plan) -> list[tuple[OutlineNode, list
                         if name not in names]
 
     out = []
-    for f in _active(fields):
+    for f in active(fields):
         children = [OutlineNode(g, was(g, goals, old_goals),
                                 sum(m.archived_at is None for m in g.measures))
-                    for g in _active(f.goals)]
+                    for g in active(f.goals)]
         out.append((OutlineNode(f, was(f, fields, old_fields), sum(c.measures for c in children)),
                     children))
     return out
