@@ -44,16 +44,16 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from hki.i18n import local_today, local_zone
-from hki.transfer import reading
+from hki.transfer import reading, scanning
 from hki.transfer.reading import FileProblemError
 from hki.transfer.sheets import CONCEPT, CONCEPT_ROWS, PLAN, STATUS, columns_named
 from hki.transfer.writing import VALIDATED_ROWS, Table, pages_wide
 
 ODS_TYPE = "application/vnd.oasis.opendocument.spreadsheet"
-#: Columns with content in one sheet; hki's sheets have about twenty.
-MAX_COLUMNS = 1024
-#: Cells kept in memory for one file (each openpyxl cell costs some hundred bytes).
-MAX_CELLS = 1_000_000
+#: Columns with content in one sheet, and cells kept in memory for one file: the limits
+#: of :mod:`hki.transfer.scanning`, which counts .xlsx files the same way.
+MAX_COLUMNS = scanning.MAX_COLUMNS
+MAX_CELLS = scanning.MAX_CELLS
 MAX_SHEETS = 200
 #: A merged range is recorded at most this many rows or columns wide; it is refused anyway.
 MAX_MERGE_SPAN = 100
@@ -98,10 +98,6 @@ _ROWS_SPANNED, _COLUMNS_SPANNED = (_q("table:number-rows-spanned"),
                                    _q("table:number-columns-spanned"))
 
 
-def _thousands(number: int) -> str:
-    return f"{number:,}".replace(",", ".")
-
-
 def _damaged() -> FileProblemError:
     return FileProblemError(_(
         "Die Datei ist beschädigt und lässt sich nicht lesen. Bitte öffnen Sie sie in Ihrem "
@@ -111,26 +107,26 @@ def _damaged() -> FileProblemError:
 
 def _too_big() -> FileProblemError:
     return FileProblemError(_("Die Datei ist zu groß (entpackt über %(mb)d MB).",
-                              mb=reading.MAX_UNPACKED_BYTES // 2**20))
+                              mb=scanning.MAX_UNPACKED_BYTES // 2**20))
 
 
 def _too_many(sheet: str | None, limit: int, what: str) -> FileProblemError:
     """Too many of something in a sheet, or (``sheet`` None, for CSV) in the file."""
     if sheet is None:
         return FileProblemError(_("Die Datei hat mehr als %(max)s %(what)s",
-                                  max=_thousands(limit), what=what))
+                                  max=scanning.thousands(limit), what=what))
     return FileProblemError(_("Das Blatt „%(sheet)s“ hat mehr als %(max)s %(what)s",
-                              sheet=sheet, max=_thousands(limit), what=what))
+                              sheet=sheet, max=scanning.thousands(limit), what=what))
 
 
 def _too_many_rows(sheet: str | None) -> FileProblemError:
-    return _too_many(sheet, reading.MAX_ROWS, _(
+    return _too_many(sheet, scanning.MAX_ROWS, _(
         "ausgefüllte Zeilen. So viele kann hki nicht auf einmal einlesen; bitte teilen Sie "
         "die Datei auf oder prüfen Sie, ob es die richtige Datei ist."))
 
 
 def _too_long(sheet: str | None) -> FileProblemError:
-    return _too_many(sheet, reading.MAX_STORED_ROWS, _(
+    return _too_many(sheet, scanning.MAX_STORED_ROWS, _(
         "Zeilen (auch leere). Bitte löschen Sie die leeren Zeilen zwischen den Einträgen oder "
         "kopieren Sie nur die Tabelle in eine neue Datei."))
 
@@ -205,7 +201,7 @@ def ods_to_workbook(data: bytes) -> Workbook:
         try:
             names = set(archive.namelist())
             unpacked = sum(info.file_size for info in archive.infolist())
-            if unpacked > reading.MAX_UNPACKED_BYTES:
+            if unpacked > scanning.MAX_UNPACKED_BYTES:
                 raise _too_big()
             manifest = _manifest(archive, names)
             _check_kind(_media_type(archive, names, manifest))
@@ -374,9 +370,9 @@ class _OdsReader:
             return
         if values:
             self.filled += repeat
-            if self.filled > reading.MAX_ROWS:
+            if self.filled > scanning.MAX_ROWS:
                 raise _too_many_rows(title)
-        if self.row + repeat > reading.MAX_STORED_ROWS:
+        if self.row + repeat > scanning.MAX_STORED_ROWS:
             raise _too_long(title)
         self.cells += repeat * (len(values) + sum(r * c for _col, r, c in merges))
         if self.cells > MAX_CELLS:
@@ -509,7 +505,7 @@ def csv_to_workbook(data: bytes, plan_title: str) -> Workbook:
     :raises FileProblemError: binary or undecodable data, an empty file, a broken quote,
         or more rows, columns or bytes than the limits.
     """
-    if len(data) > reading.MAX_UNPACKED_BYTES:
+    if len(data) > scanning.MAX_UNPACKED_BYTES:
         raise _too_big()
     text = _decode(data)
     if not text.strip():
@@ -602,12 +598,12 @@ def _csv_rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
                 cleaned.pop()
             if not cleaned:
                 continue
-            if number > reading.MAX_STORED_ROWS:
+            if number > scanning.MAX_STORED_ROWS:
                 raise _too_long(None)
             if len(cleaned) > MAX_COLUMNS:
                 raise _too_wide(None)
             rows.append((number, cleaned))
-            if len(rows) > reading.MAX_ROWS:
+            if len(rows) > scanning.MAX_ROWS:
                 raise _too_many_rows(None)
             cells += len(cleaned)
             if cells > MAX_CELLS:
@@ -724,7 +720,7 @@ def _local(moment: datetime) -> datetime:
 
 def _german_number(value: float | int, decimals: int | None = None) -> str:
     if decimals == 0 or (isinstance(value, float) and value.is_integer()):
-        return _thousands(round(value))
+        return scanning.thousands(round(value))
     return str(value).replace(".", ",")
 
 

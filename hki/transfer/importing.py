@@ -231,9 +231,12 @@ def open_file(data: bytes, filename: str, plan_title: str | None = None) -> Work
                 "Eine CSV-Datei enthält nur eine Tabelle und nennt den Plan nicht. Bitte "
                 "wählen Sie den Plan aus, zu dem sie gehört (Befehl: --plan „Titel“), oder "
                 "laden Sie eine Arbeitsmappe (.xlsx oder .ods) mit dem Blatt „Konzept“ hoch."))
-        return formats.csv_to_workbook(data, plan_title)
-    book = (formats.ods_to_workbook(data) if formats.is_opendocument(data)
-            else reading.open_workbook(data))
+        book = formats.csv_to_workbook(data, plan_title)
+    elif formats.is_opendocument(data):
+        book = formats.ods_to_workbook(data)
+    else:
+        book = reading.open_workbook(data)
+    reading.check_size(book)
     if plan_title and not reading.find_sheets(book, CONCEPT):
         formats.add_concept(book, plan_title)
     return book

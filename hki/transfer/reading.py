@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any, cast
+from xml.parsers import expat
 
 from flask_babel import gettext as _
 from openpyxl import load_workbook
@@ -27,15 +28,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from hki.i18n import FIRST_YEAR, LAST_YEAR, parse_day
 from hki.plan.forms import parse_german_float
+from hki.transfer import scanning
 from hki.transfer.sheets import Sheet, column_key, columns_named, header_key
 
-#: Rows per sheet; a plan has hundreds, a history some thousands. More is a wrong file.
-MAX_ROWS = 20_000
-#: Rows stored in a sheet at all, also empty formatted ones (each costs memory to load).
-MAX_STORED_ROWS = 100_000
-#: Plausible years for any date in a plan.
-#: Unpacked size of the whole file; protects against "zip bombs".
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 #: The start of every OLE2 compound file: old .xls, and password-protected .xlsx.
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 #: Stream name of an encrypted Office document inside its OLE2 wrapper (UTF-16LE).
@@ -95,26 +90,42 @@ def open_workbook(data: bytes) -> Workbook:
             "der Vorlage."))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError) as error:
+            if "xl/workbook.xml" not in archive.namelist():
+                raise FileProblemError(_(
+                    "Die Datei ist keine Tabelle, sondern vielleicht ein Text- oder "
+                    "Präsentationsdokument. Bitte laden Sie eine Arbeitsmappe (.xlsx oder "
+                    ".ods) hoch."))
+            scanning.scan_xlsx(archive, scanning.sheet_titles(archive))
+    except scanning.TooMuchError as error:
+        raise FileProblemError(str(error)) from error
+    except (zipfile.BadZipFile, expat.ExpatError, ValueError, OSError, EOFError,
+            NotImplementedError, RuntimeError) as error:
+        if isinstance(error, FileProblemError):
+            raise
         raise _damaged() from error
-    if "xl/workbook.xml" not in names:
-        raise FileProblemError(_(
-            "Die Datei ist keine Tabelle, sondern vielleicht ein Text- oder "
-            "Präsentationsdokument. Bitte laden Sie eine Arbeitsmappe (.xlsx oder .ods) "
-            "hoch."))
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise FileProblemError(_("Die Datei ist zu groß (entpackt über %(mb)d MB).",
-                                 mb=MAX_UNPACKED_BYTES // 2**20))
-    _check_row_counts(data)
     try:
         with warnings.catch_warnings():
             # openpyxl warns about Excel features it does not read (e.g. slicers); harmless.
             warnings.simplefilter("ignore")
-            return load_workbook(io.BytesIO(data), data_only=False, rich_text=False)
+            book = load_workbook(io.BytesIO(data), data_only=False, rich_text=False)
     except Exception as error:  # openpyxl raises many kinds on damaged XML
         raise _damaged() from error
+    return book
+
+
+def check_size(book: Workbook) -> None:
+    """Refuse a workbook whose sheets span more cells than a reader may walk.
+
+    Every reader of the import walks the rectangle from A1 to a sheet's last cell. The
+    scan of an .xlsx finds a file that spans too much before loading; .ods and CSV files
+    are bounded as they are read, and this catches what their rows and columns span.
+    """
+    total = 0
+    for sheet in book.worksheets:
+        total += sheet.max_row * sheet.max_column
+        if total > scanning.MAX_CELLS:
+            raise FileProblemError(scanning.too_large(sheet.title, sheet.max_row,
+                                                      sheet.max_column))
 
 
 def _damaged() -> FileProblemError:
@@ -122,43 +133,6 @@ def _damaged() -> FileProblemError:
         "Die Datei ist beschädigt und lässt sich nicht lesen. Bitte öffnen Sie sie in Ihrem "
         "Tabellenprogramm (Excel oder LibreOffice Calc), speichern Sie sie erneut als .xlsx "
         "oder .ods und laden Sie sie noch einmal hoch."))
-
-
-def _check_row_counts(data: bytes) -> None:
-    """Refuse sheets with too many filled rows before loading the whole file into memory."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:
-        raise _damaged() from error
-    try:
-        for sheet in book.worksheets:
-            filled = 0
-            for stored, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if stored > MAX_STORED_ROWS:
-                    raise _too_many(sheet.title, MAX_STORED_ROWS, _(
-                        "Zeilen (auch leere, formatierte). Bitte löschen Sie die leeren Zeilen "
-                        "unter der Tabelle oder kopieren Sie nur die Tabelle in eine neue "
-                        "Arbeitsmappe."))
-                if any(v is not None and str(v).strip() for v in values):
-                    filled += 1
-                    if filled > MAX_ROWS:
-                        raise _too_many(sheet.title, MAX_ROWS, _(
-                            "ausgefüllte Zeilen. So viele kann hki nicht auf einmal einlesen; "
-                            "bitte teilen Sie die Datei auf oder prüfen Sie, ob es die "
-                            "richtige Datei ist."))
-    except FileProblemError:
-        raise
-    except Exception as error:
-        raise _damaged() from error
-    finally:
-        book.close()
-
-
-def _too_many(sheet: str, limit: int, what: str) -> FileProblemError:
-    return FileProblemError(_("Das Blatt „%(sheet)s“ hat mehr als %(max)s %(what)s",
-                              sheet=sheet, max=f"{limit:,}".replace(",", "."), what=what))
 
 
 def find_sheets(book: Workbook, sheet: Sheet) -> list[Worksheet]:

@@ -40,7 +40,7 @@ from hki.plan.models import Plan
 from hki.reports.data import NoSuchPlanError
 from hki.security import Action, requires
 from hki.submissions import keyed
-from hki.transfer import formats, importing, writing
+from hki.transfer import formats, importing, scanning, writing
 
 bp = Blueprint("transfer", __name__)
 
@@ -108,7 +108,8 @@ def tables_file(tables: list[writing.Table], fmt: str, name: str,
 
 def _upload_page(status: int = 200, chosen: str = "") -> ResponseReturnValue:
     plans = db.session.scalars(select(Plan).order_by(Plan.valid_from.desc(), Plan.title))
-    return render_template("transfer/upload.html", plans=list(plans), chosen=chosen), status
+    return render_template("transfer/upload.html", plans=list(plans), chosen=chosen,
+                           limits=scanning), status
 
 
 @bp.route("/import", methods=["GET", "POST"])

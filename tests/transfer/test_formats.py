@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from hki.extensions import db
 from hki.plan.models import Measure
-from hki.transfer import formats, importing, reading, writing
+from hki.transfer import formats, importing, reading, scanning, writing
 from hki.transfer.formats import csv_to_workbook, ods_to_workbook, to_ods
 from hki.transfer.reading import CellError, FileProblemError
 from hki.transfer.sheets import PLAN, STATUS
@@ -204,7 +204,7 @@ def test_deeply_nested_text_is_refused_as_damaged() -> None:
 
 
 def test_size_limit_counts_unpacked_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reading, "MAX_UNPACKED_BYTES", 2000)
+    monkeypatch.setattr(scanning, "MAX_UNPACKED_BYTES", 2000)
     data = ods('<table:table table:name="Plan"><table:table-row><table:table-cell '
                f'office:value-type="string"><text:p>{"x" * 5000}</text:p></table:table-cell>'
                "</table:table-row></table:table>")
@@ -349,13 +349,13 @@ def test_csv_problems_in_german(data: bytes, expected: str) -> None:
 
 
 def test_csv_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reading, "MAX_ROWS", 3)
+    monkeypatch.setattr(scanning, "MAX_ROWS", 3)
     rows = [["Nummer", "Titel"]] + [[f"1.{i}", "x"] for i in range(3)]
     with pytest.raises(FileProblemError, match="mehr als 3 ausgefüllte Zeilen"):
         csv_to_workbook(encoded(rows, "utf-8", ";"), "P")
     with pytest.raises(FileProblemError, match="Spalten"):
         csv_to_workbook(b";" * 2000 + b"x\n", "P")
-    monkeypatch.setattr(reading, "MAX_UNPACKED_BYTES", 10)
+    monkeypatch.setattr(scanning, "MAX_UNPACKED_BYTES", 10)
     with pytest.raises(FileProblemError, match="zu groß"):
         csv_to_workbook(b"Nummer;Titel\n1;x\n", "P")
 

@@ -19,7 +19,8 @@ from hki.plan.models import Field, Goal, Measure, Organisation, Plan, TargetGrou
 from hki.transfer import importing, writing
 from hki.transfer.importing import ImportCheck
 from hki.transfer.models import DataImport
-from hki.transfer.reading import MAX_ROWS, Problem
+from hki.transfer.reading import Problem
+from hki.transfer.scanning import MAX_ROWS
 from hki.updates.models import StatusUpdate
 from hki.vocab import PlanState, Role
 from tests.factories import Factories

@@ -1,0 +1,192 @@
+"""Hostile .xlsx files are refused by counting, before openpyxl builds anything (#19 F1).
+
+The files are written part by part, as an attacker would: a few kilobytes that claim
+hundreds of thousands of strings, columns far right, rows far down, deep nesting, entities.
+Each must end in a German message naming the limit, quickly, and a file inside the limits
+must still be read.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import tracemalloc
+import zipfile
+
+import pytest
+from flask import Flask
+
+from hki.transfer import importing, scanning
+from hki.transfer.reading import FileProblemError, open_workbook
+
+_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+    'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+    'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
+    'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+    'worksheet+xml"/>{strings}</Types>')
+_STRINGS_TYPE = (
+    '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+    'officedocument.spreadsheetml.sharedStrings+xml"/>')
+_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+    'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
+    'schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+    'Target="xl/workbook.xml"/></Relationships>')
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.'
+    'org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
+    'officeDocument/2006/relationships"><sheets><sheet name="Maßnahmen" sheetId="1" '
+    'r:id="rId1"/></sheets></workbook>')
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+    'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
+    'schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+    'Target="worksheets/sheet1.xml"/>{strings}</Relationships>')
+_STRINGS_REL = (
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/sharedStrings" Target="sharedStrings.xml"/>')
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def xlsx(rows: str, strings: str | None = None, prolog: str = "") -> bytes:
+    """A workbook with one sheet „Maßnahmen“ whose <sheetData> is ``rows``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml",
+                         _TYPES.format(strings=_STRINGS_TYPE if strings is not None else ""))
+        archive.writestr("_rels/.rels", _RELS)
+        archive.writestr("xl/workbook.xml", _WORKBOOK)
+        archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS.format(
+            strings=_STRINGS_REL if strings is not None else ""))
+        archive.writestr("xl/worksheets/sheet1.xml",
+                         f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<worksheet '
+                         f'xmlns="{_MAIN}"><sheetData>{rows}</sheetData></worksheet>')
+        if strings is not None:
+            archive.writestr("xl/sharedStrings.xml",
+                             f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<sst '
+                             f'xmlns="{_MAIN}">{strings}</sst>')
+    return buffer.getvalue()
+
+
+def refused(data: bytes) -> tuple[str, float, int]:
+    """The German message, the seconds and the peak bytes allocated until refusal."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(FileProblemError) as raised:
+            open_workbook(data)
+        return str(raised.value), time.perf_counter() - started, \
+            tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(autouse=True)
+def _german(app: Flask) -> object:
+    with app.test_request_context():
+        yield
+
+
+def test_a_shared_string_flood_is_refused_by_counting() -> None:
+    """600,001 one-letter strings: 4 MB unpacked; counted, never built into a list."""
+    data = xlsx('<row r="1"><c r="A1" t="s"><v>0</v></c></row>',
+                "<si><t>a</t></si>" * (scanning.MAX_CELLS + 1))
+    message, _seconds, peak = refused(data)
+    assert "mehr als 600.000 verschiedene Texte" in message
+    assert peak < 5 * 2**20  # openpyxl's list of strings would be some 40 MB
+
+
+def test_a_cell_beyond_the_last_allowed_column_is_refused() -> None:
+    message, _s, _p = refused(xlsx('<row r="1"><c r="A1"><v>1</v></c>'
+                                   '<c r="AMK1"><v>2</v></c></row>'))  # column 1025
+    assert message.startswith("Das Blatt „Maßnahmen“ hat Zellen in mehr als 1.024 Spalten")
+
+
+def test_wide_rows_are_refused_at_the_first_cell_too_far_right() -> None:
+    """The attack's 400 rows × 16,384 cells, at a tenth: refused after the first row."""
+    row = "".join(f"<c><v>{i}</v></c>" for i in range(16_384))
+    data = xlsx("".join(f'<row r="{r}">{row}</row>' for r in range(1, 41)))
+    message, seconds, _p = refused(data)
+    assert "mehr als 1.024 Spalten" in message
+    assert seconds < 5
+
+
+def test_one_cell_in_the_last_row_is_refused_without_walking_the_rows_above() -> None:
+    message, seconds, peak = refused(xlsx('<row r="1"><c r="A1"><v>1</v></c></row>'
+                                          '<row r="1048576"><c r="A1048576"><v>1</v></c>'
+                                          "</row>"))
+    assert "reicht bis Zeile 1.048.576" in message
+    assert "leeren Zeilen unter der Tabelle" in message
+    assert seconds < 5 and peak < 2**20
+
+
+def test_the_rectangle_of_all_sheets_is_bounded() -> None:
+    """800 rows × 800 columns of two cells: few cells, but a reader walks 640,000."""
+    message, _s, _p = refused(xlsx('<row r="1"><c r="A1"><v>1</v></c></row>'
+                                   '<row r="800"><c r="ADT800"><v>1</v></c></row>'))
+    assert "reicht bis Zeile 800 und Spalte ADT" in message
+    assert "mehr als 600.000 Zellen" in message
+
+
+def test_deep_nesting_is_refused() -> None:
+    deep = "<r>" * 150 + "</r>" * 150
+    message, _s, _p = refused(xlsx(f'<row r="1"><c r="A1" t="inlineStr"><is>{deep}</is></c>'
+                                   "</row>"))
+    assert "tief verschachtelt" in message
+
+
+def test_entities_are_refused_as_damage() -> None:
+    laughs = ('<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+              "]>")
+    message, _s, _p = refused(xlsx('<row r="1"><c r="A1" t="s"><v>0</v></c></row>',
+                                   "<si><t>&b;</t></si>", prolog=laughs))
+    assert "beschädigt" in message
+
+
+def test_a_cell_longer_than_excel_allows_is_refused() -> None:
+    message, _s, _p = refused(xlsx('<row r="1"><c r="A1" t="inlineStr"><is><t>'
+                                   + "x" * 40_000 + "</t></is></c></row>"))
+    assert "mehr als 32.767 Zeichen" in message
+
+
+def test_element_and_time_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = '<row r="1"><c r="A1"><v>1</v></c></row>' + "<row/>" * 50
+    monkeypatch.setattr(scanning, "MAX_ELEMENTS", 40)
+    assert "mehr als 40 Elemente" in refused(xlsx(rows))[0]
+    monkeypatch.setattr(scanning, "MAX_ELEMENTS", 10**9)
+    monkeypatch.setattr(scanning, "MAX_SCAN_SECONDS", 0.0)
+    assert "zu aufwendig" in refused(xlsx("<row/>" * 20_001))[0]
+
+
+def test_too_many_parts_and_unpacked_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scanning, "MAX_PARTS", 5)
+    assert "mehr als 5 Teilen" in refused(xlsx('<row r="1"/>', ""))[0]
+    monkeypatch.setattr(scanning, "MAX_PARTS", 1000)
+    monkeypatch.setattr(scanning, "MAX_UNPACKED_BYTES", 1000)
+    assert "entpackt über" in refused(xlsx('<row r="1"/>', "<si><t>x</t></si>" * 100))[0]
+
+
+def test_a_file_within_the_limits_is_read_with_its_sheet_names() -> None:
+    rows = "".join(f'<row r="{r}"><c r="A{r}" t="s"><v>0</v></c><c r="ALL{r}"><v>{r}</v></c>'
+                   "</row>" for r in range(1, 501))  # 500 rows, column 1024
+    book = open_workbook(xlsx(rows, "<si><t>Sprachkurs für Mütter</t></si>"))
+    sheet = book["Maßnahmen"]
+    assert sheet["A500"].value == "Sprachkurs für Mütter" and sheet["ALL500"].value == 500
+
+
+def test_odd_references_are_damage_not_a_crash() -> None:
+    for rows in ('<row r="x1"/>', '<row r="²"/>', '<row><c r="A1B"/></row>',
+                 '<row r="1"><c r="ZZZZ1"/></row>'):
+        message, _s, _p = refused(xlsx(rows))
+        assert "beschädigt" in message, rows
+
+
+def test_csv_is_bounded_by_the_same_rectangle() -> None:
+    """One line 900 columns wide over 700 lines: few cells, but a rectangle of 630,000."""
+    data = ("Nummer;Titel\n" + ";" * 899 + "x\n" + "1.1;Sprachkurs\n" * 700).encode()
+    with pytest.raises(FileProblemError, match=r"mehr als 600\.000 Zellen"):
+        importing.open_file(data, "plan.csv", "Plan")
