@@ -19,11 +19,11 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import ForeignKey, String, delete
+from sqlalchemy import ForeignKey, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.wrappers import Response
@@ -76,40 +76,57 @@ def keyed(key_of: Callable[..., str]) -> Callable[[F], F]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             key = key_of(*args, **kwargs) if request.method == "POST" else ""
-            if not key or len(key) > KEY_LENGTH:
-                return view(*args, **kwargs)
-            return _first_time(key, lambda: view(*args, **kwargs))
+            if key and len(key) <= KEY_LENGTH and (taken := claim(key)) is not None:
+                return taken
+            return _settle(view(*args, **kwargs))
 
         return wrapped  # type: ignore[return-value]
 
     return decorator
 
 
-def _first_time(key: str, run: Callable[[], Any]) -> Any:
+def claim(key: str, repeated: str | None = None) -> Response | None:
+    """Take ``key`` for this request, or answer as the request that took it first did.
+
+    Besides the form's own key a view may claim keys of its own: a report for a plan and
+    Stichtag is claimed as "the n-th report for that day", so five tabs that each send a
+    fresh form for a new Stichtag still issue one report, and issuing another one needs
+    its confirmation. Returns ``None`` when the key is this request's, else the redirect
+    to the first request's result (everything this request added is rolled back), with
+    the message ``repeated`` if given.
+    """
     if (done := db.session.get(Submission, key)) is not None:
-        return _replay(done)
+        db.session.rollback()
+        return _replay(done, repeated)
     user_id = current_user.id if current_user.is_authenticated else None
     db.session.add(Submission(key=key, user_id=user_id, endpoint=request.endpoint or ""))
     try:
         db.session.flush()  # waits for a parallel request with the same key, then fails
     except IntegrityError:
         db.session.rollback()
-        return _replay(db.session.get(Submission, key))
-    response = run()
+        return _replay(db.session.get(Submission, key), repeated)
+    g.setdefault("claimed", []).append(key)
+    return None
+
+
+def _settle(response: Any) -> Any:
+    """Keys claimed by a request that redirected remember where; a refused one frees them."""
+    keys = g.pop("claimed", [])
+    if not keys:
+        return response
     status = getattr(response, "status_code", 200)
     if isinstance(response, Response) and 300 <= status < 400:
-        stored = db.session.get(Submission, key)
-        if stored is not None:
+        for stored in db.session.scalars(select(Submission).where(Submission.key.in_(keys))):
             stored.location = (response.location or "")[:500]
-            db.session.commit()
+        db.session.commit()
     else:  # refused or shown again: the same form may be sent again, corrected
         db.session.rollback()
-        db.session.execute(delete(Submission).where(Submission.key == key))
+        db.session.execute(delete(Submission).where(Submission.key.in_(keys)))
         db.session.commit()
     return response
 
 
-def _replay(done: Submission | None) -> Response:
+def _replay(done: Submission | None, message: str | None = None) -> Response:
     """Send a repeated form where the first one went.
 
     A parallel twin may still be finishing (its answer is stored a moment after its
@@ -122,8 +139,8 @@ def _replay(done: Submission | None) -> Response:
         time.sleep(REPLAY_PAUSE)
         db.session.rollback()  # a fresh look at what the twin committed
         done = db.session.get(Submission, key) if key else None
-    flash(_("Diese Eingabe war schon gespeichert; sie wurde nicht noch einmal gespeichert."),
-          "info")
+    flash(message or _("Diese Eingabe war schon gespeichert; sie wurde nicht noch einmal "
+                       "gespeichert."), "info")
     if done is not None and done.location:
         return redirect(done.location)
     came_from = urlsplit(request.referrer or "")

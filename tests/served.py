@@ -61,14 +61,19 @@ def request(port: int, path: str, body: bytes | None = None, cookie: str = "") -
 
 def at_once(times: int, port: int, path: str, body: bytes, cookie: str = "") -> list[Answer]:
     """The same POST ``times`` times, released together by a barrier."""
-    start = threading.Barrier(times)
+    return together(port, path, [body] * times, cookie)
+
+
+def together(port: int, path: str, bodies: list[bytes], cookie: str = "") -> list[Answer]:
+    """One POST per body (e.g. the same form from several tabs), released together."""
+    start = threading.Barrier(len(bodies))
     answers: list[Answer] = []
 
-    def send() -> None:
+    def send(body: bytes) -> None:
         start.wait()
         answers.append(request(port, path, body, cookie))
 
-    senders = [threading.Thread(target=send) for _ in range(times)]
+    senders = [threading.Thread(target=send, args=(body,)) for body in bodies]
     for sender in senders:
         sender.start()
     for sender in senders:

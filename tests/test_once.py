@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 
 from hki.demo.seed import DEMO_PASSWORD, seed_demo
 from hki.extensions import db
-from hki.plan.models import Measure
+from hki.plan.models import Measure, Plan
+from hki.reports.models import Report
 from hki.submissions import FIELD, Submission
 from hki.transfer.models import DataImport
 from hki.updates.models import StatusUpdate
-from tests.served import at_once, served
+from tests.served import at_once, served, together
 from tests.transfer.test_import_errors import workbook
 
 FORM = {"as_of": "2025-06-30", "status": "in_progress", "progress": "40",
@@ -105,3 +106,62 @@ def test_a_waiting_import_confirmed_four_times_at_once_is_written_once(
     assert sorted(a.status for a in answers) == [302] * 4, answers
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(DataImport)) == before + 1
+
+
+def _reports(app: Flask, plan_id: int) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Report).where(
+            Report.plan_id == plan_id)) or 0
+
+
+def test_five_tabs_issuing_a_report_for_a_new_stichtag_issue_one(
+    fresh_apps: Callable[..., Flask],
+) -> None:
+    """F4: each tab's form has its own key, and yet one report unless confirmed.
+
+    A tab that comes second is sent to the first one's report (both sent at the same
+    moment) or asked to confirm (it saw the first one issued): never a second report.
+    """
+    app = fresh_apps()
+    _measure_id, cookie = _setup(app)
+    with app.app_context():
+        plan_id = db.session.scalars(select(Plan.id)).first()
+    assert plan_id is not None
+    before = _reports(app, plan_id)
+    form = {"stichtag": "2025-09-30", "vergleich": ""}
+    path = f"/plaene/{plan_id}/berichte"
+    with served(app) as port:
+        answers = together(port, path, [urlencode({**form, FIELD: f"tab{i}" * 8}).encode()
+                                        for i in range(5)], f"hki_session={cookie}")
+        assert {a.status for a in answers} <= {200, 302}, answers
+        assert len({a.location for a in answers if a.status == 302}) == 1, answers
+        assert _reports(app, plan_id) == before + 1
+        # Three tabs confirm "a second one" (the form names the one report they saw).
+        confirmed = together(port, path, [
+            urlencode({**form, "bestaetigt": "1", FIELD: f"ok{i}" * 8}).encode()
+            for i in range(3)], f"hki_session={cookie}")
+        assert sorted(a.status for a in confirmed) == [302] * 3, confirmed
+        assert _reports(app, plan_id) == before + 2
+        # A confirmation of what is no longer the latest count issues nothing new.
+        late = together(port, path, [urlencode({**form, "bestaetigt": "1",
+                                                FIELD: "late" * 8}).encode()],
+                        f"hki_session={cookie}")
+    assert [a.status for a in late] == [302] and _reports(app, plan_id) == before + 2
+
+
+def test_the_confirmation_form_names_the_count_it_shows(fresh_apps: Callable[..., Flask]
+                                                         ) -> None:
+    app = fresh_apps()
+    _setup(app)
+    client = app.test_client()
+    client.post("/anmelden", data={"email": "koordination@demo.hki.invalid",
+                                   "password": DEMO_PASSWORD})
+    with app.app_context():
+        plan_id = db.session.scalars(select(Plan.id)).first()
+    path = f"/plaene/{plan_id}/berichte"
+    assert client.post(path, data={"stichtag": "2025-09-30"}).status_code == 302
+    page = client.post(path, data={"stichtag": "2025-09-30"}).get_data(as_text=True)
+    assert 'name="bestaetigt" value="1"' in page and "Trotzdem ausgeben" in page
+    for odd in ("²", "-1", "x" * 20):
+        assert client.post(path, data={"stichtag": "2025-09-30", "bestaetigt": odd}
+                           ).status_code == 302  # read as "the current count"

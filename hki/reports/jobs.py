@@ -14,7 +14,7 @@ import time
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from hki.auth.models import User
 from hki.db import AnySession, utcnow
@@ -75,6 +75,23 @@ def same_stichtag(session: AnySession, plan_id: int, stichtag: date) -> list[Rep
         select(Report).where(Report.plan_id == plan_id, Report.stichtag == stichtag,
                              Report.kind == ReportKind.PROGRESS,
                              Report.state != ReportState.FAILED).order_by(Report.id)))
+
+
+def issued_count(session: AnySession, plan_id: int, stichtag: date, kind: ReportKind) -> int:
+    """Reports of the plan and kind ever requested for the Stichtag, failed ones too."""
+    return session.scalar(select(func.count()).select_from(Report).where(
+        Report.plan_id == plan_id, Report.stichtag == stichtag, Report.kind == kind)) or 0
+
+
+def issue_key(plan_id: int, stichtag: date, kind: ReportKind, issued: int) -> str:
+    """"The report after ``issued`` ones of this plan and kind for this Stichtag".
+
+    Claimed in the submissions table by the request that issues it: requests that saw the
+    same reports (parallel tabs, a double click on a fresh form) issue one report between
+    them; another one needs the confirmation, which names the count it was shown, so three
+    tabs confirming the second report issue one. A retry after a failure gets a new count.
+    """
+    return f"bericht:{kind.value}:{plan_id}:{stichtag.isoformat()}:{issued}"
 
 
 def previous_stichtag(session: AnySession, plan_id: int, before: date) -> date | None:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from hki.auth.models import User
 from hki.db import utcnow
 from hki.extensions import db
-from hki.i18n import datum, local_today, parse_day
+from hki.i18n import ascii_int, datum, local_today, parse_day
 from hki.plan.history import plan_as_of
 from hki.plan.models import Plan
 from hki.reports import jobs
@@ -30,7 +30,8 @@ from hki.reports.narrative import (
 )
 from hki.reports.render import render_html
 from hki.security import Action, can, requires
-from hki.submissions import once
+from hki.submissions import claim, once
+from hki.vocab import ReportKind
 
 bp = Blueprint("reports", __name__)
 
@@ -116,11 +117,21 @@ def index(plan_id: int) -> ResponseReturnValue:
     stichtag = _day(request.values.get("stichtag")) or local_today()
     base = _day(request.values.get("vergleich"))
     duplicates: list[Report] = []
+    issued = 0
     if request.method == "POST":
         if not issuer:
             abort(403)
         duplicates = jobs.same_stichtag(db.session, plan_id, stichtag)
-        if not duplicates or request.form.get("bestaetigt") == "ja":
+        issued = jobs.issued_count(db.session, plan_id, stichtag, ReportKind.PROGRESS)
+        confirmed = request.form.get("bestaetigt", "")
+        if not duplicates or confirmed:
+            # A confirmation names the count it was shown; "ja" (scripts) means the current.
+            seen = ascii_int(confirmed) if confirmed != "ja" else None
+            key = jobs.issue_key(plan_id, stichtag, ReportKind.PROGRESS,
+                                 issued if seen is None else seen)
+            if (taken := claim(key, _("Ein Bericht zu diesem Stichtag wurde eben schon "
+                                      "angefordert; hier ist er."))) is not None:
+                return taken
             user = cast(User, current_user._get_current_object())
             report = jobs.request_report(db.session, plan, user, stichtag, base)
             db.session.commit()
@@ -132,7 +143,8 @@ def index(plan_id: int) -> ResponseReturnValue:
     if base is None and "vergleich" not in request.values:
         base = jobs.previous_stichtag(db.session, plan_id, stichtag)
     return render_template("reports/index.html", plan=plan, reports=reports, issuer=issuer,
-                           stichtag=stichtag, base=base, duplicates=duplicates)
+                           stichtag=stichtag, base=base, duplicates=duplicates,
+                           issued=issued)
 
 
 def _visible(report_id: int) -> Report:

@@ -35,10 +35,11 @@ from hki.revision.forms import (
 )
 from hki.revision.models import CouncilStage, RevisionShare
 from hki.security import Action, authorize, requires
+from hki.submissions import claim, once, submission_field
 from hki.transfer.views import download, file_name, tables_file
 from hki.transfer.writing import Table
 from hki.updates import notifications
-from hki.vocab import Outcome, PlanState
+from hki.vocab import Outcome, PlanState, ReportKind
 
 bp = Blueprint("revision", __name__)
 
@@ -462,20 +463,27 @@ def adoption(plan_id: int) -> ResponseReturnValue:
 
 @bp.route("/plaene/<int:plan_id>/abschlussbericht", methods=["GET", "POST"])
 @requires(Action.ISSUE_REPORT)
+@once
 def final_report(plan_id: int) -> ResponseReturnValue:
     """The Abschlussbericht as a web page (Kenntnisstand now); POST issues it as a PDF."""
     plan = db.get_or_404(Plan, plan_id)
     if plan.state is PlanState.DRAFT:
         abort(404)
     if request.method == "POST":
+        key = jobs.issue_key(plan.id, plan.valid_to, ReportKind.FINAL, jobs.issued_count(
+            db.session, plan.id, plan.valid_to, ReportKind.FINAL))
+        if (taken := claim(key, _("Der Abschlussbericht wurde eben schon angefordert; hier "
+                                  "ist er."))) is not None:
+            return taken
         report = jobs.request_final(db.session, plan, cast(User, current_user))
         db.session.commit()
         return redirect(url_for("reports.show", report_id=report.id))
     bar = Markup(
         '<form method="post" class="preview-bar" role="note"><strong>{}</strong> {} '
-        '<input type="hidden" name="csrf_token" value="{}"><button type="submit">{}</button> '
+        '<input type="hidden" name="csrf_token" value="{}">{}<button type="submit">{}</button> '
         '<a href="{}">{}</a> <a href="{}">{}</a></form>'
     ).format(_("Entwurf (Vorschau)."), _("Kenntnisstand jetzt."), generate_csrf(),
+             submission_field(),
              _("Als PDF ausgeben"),
              url_for("reports.texts", plan_id=plan_id, stichtag=plan.valid_to.isoformat()),
              _("Texte schreiben"), url_for("plan.overview", plan_id=plan_id),
