@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from hki import config
 from hki import extensions as ext
 from hki.i18n import register_filters
+from hki.proxies import TrustedProxies, networks
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -44,10 +44,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # Ids in URLs must fit the database's integer columns: larger ones are simply "not found".
     app.url_map.converters["int"] = BoundedIntConverter
     if app.config["HKI_PROXY_COUNT"]:
-        proxies = app.config["HKI_PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
-        )
+        app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
+            app.wsgi_app, app.config["HKI_PROXY_COUNT"],
+            networks(app.config["HKI_PROXY_ADDRESSES"]))
 
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(PROJECT_ROOT / "migrations"))

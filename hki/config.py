@@ -85,6 +85,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "HKI_BACKUP_KEY_FILE": os.environ.get("HKI_BACKUP_KEY_FILE", ""),
         # Number of reverse proxies in front of hki whose X-Forwarded-* headers to trust.
         "HKI_PROXY_COUNT": int(os.environ.get("HKI_PROXY_COUNT", "0")),
+        # …and the addresses (or networks) those headers may come from; see hki/proxies.py.
+        "HKI_PROXY_ADDRESSES": os.environ.get("HKI_PROXY_ADDRESSES", "127.0.0.1, ::1"),
         # Outgoing mail (reminders), usually to the city's relay; login only when a user is set.
         "HKI_SMTP_HOST": os.environ.get("HKI_SMTP_HOST", "localhost"),
         "HKI_SMTP_PORT": int(os.environ.get("HKI_SMTP_PORT", "25")),

@@ -16,7 +16,10 @@ graceful_timeout = 30
 keepalive = int(os.environ.get("HKI_KEEPALIVE", "30"))
 # Load the app once in the master: a configuration error stops the start at once.
 preload_app = True
-forwarded_allow_ips = os.environ.get("HKI_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The proxies whose X-Forwarded-Proto gunicorn believes: those hki believes (hki/proxies.py).
+forwarded_allow_ips = os.environ.get(
+    "HKI_FORWARDED_ALLOW_IPS",
+    os.environ.get("HKI_PROXY_ADDRESSES", "127.0.0.1, ::1").replace(" ", ""))
 accesslog = "-"
 errorlog = "-"
 access_log_format = json.dumps({
