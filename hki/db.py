@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy import Date, DateTime, Enum, MetaData, event, inspect
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
+    Mapper,
     Session,
     declared_attr,
     mapped_column,
     scoped_session,
 )
 from sqlalchemy.types import TypeDecorator
+
+from hki.i18n import FIRST_YEAR, LAST_YEAR
 
 #: Stable constraint names, so that Alembic produces the same migrations on both backends
 #: and constraints can be dropped by name later.
@@ -81,6 +85,36 @@ class Base(DeclarativeBase):
     """Base class of every model; carries the naming convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ImplausibleDateError(ValueError):
+    """A date outside the years hki stores was about to be written; nothing was."""
+
+
+@cache
+def _date_attributes(mapper: Mapper[Any]) -> tuple[str, ...]:
+    return tuple(a.key for a in mapper.column_attrs
+                 if any(isinstance(c.type, Date) for c in a.columns))
+
+
+@event.listens_for(Session, "before_flush")
+def _plausible_dates(session: Session, flush_context: Any, instances: Any) -> None:
+    """Refuse any stored date outside ``FIRST_YEAR``–``LAST_YEAR``, whatever wrote it.
+
+    Forms and imports already refuse such dates in German; this is the one rule behind
+    them for every date column (CLI, services, a form someone forgets), because a stored
+    0001-01-01 or 9999-12-31 breaks every page that computes with it, for every role.
+    Only values loaded or set in this session are looked at: the rest were checked when
+    they were written.
+    """
+    for instance in (*session.new, *session.dirty):
+        state = inspect(instance)
+        for key in _date_attributes(state.mapper):
+            value = state.dict.get(key)
+            if isinstance(value, date) and not FIRST_YEAR <= value.year <= LAST_YEAR:
+                raise ImplausibleDateError(
+                    f"{type(instance).__name__}.{key} = {value.isoformat()} liegt nicht "
+                    f"zwischen {FIRST_YEAR} und {LAST_YEAR}.")
 
 
 def utcnow() -> datetime:

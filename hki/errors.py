@@ -10,7 +10,9 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from hki.db import ImplausibleDateError
 from hki.extensions import db
+from hki.i18n import FIRST_YEAR, LAST_YEAR
 
 #: Title and explanation per status code: what happened and what to do next.
 MESSAGES: dict[int, tuple[LazyString, LazyString]] = {
@@ -49,6 +51,13 @@ CSRF_MESSAGE = (
     _l("Das Formular war zu alt oder kam nicht von dieser Seite. Es wurde nichts gespeichert. "
        "Bitte laden Sie die Seite neu und versuchen Sie es noch einmal."),
 )
+#: A date outside the stored years reached the database guard (hki.db): nothing stored.
+DATE_MESSAGE = (
+    _l("Datum nicht möglich"),
+    _l("Ein Datum liegt außerhalb der Jahre %(first)d bis %(last)d, die hki speichert. Es "
+       "wurde nichts gespeichert. Bitte gehen Sie zurück und prüfen Sie die Datumsangaben.",
+       first=FIRST_YEAR, last=LAST_YEAR),
+)
 FALLBACK = (
     _l("Ein Fehler ist aufgetreten"),
     _l("Bitte versuchen Sie es in einigen Minuten erneut. "
@@ -84,6 +93,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
         return render_error(400, CSRF_MESSAGE)
+
+    @app.errorhandler(ImplausibleDateError)
+    def implausible_date(error: ImplausibleDateError) -> ResponseReturnValue:
+        db.session.rollback()
+        return render_error(400, DATE_MESSAGE)
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> ResponseReturnValue:
