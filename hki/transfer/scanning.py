@@ -29,15 +29,20 @@ from openpyxl.utils import get_column_letter
 MAX_COLUMNS = 1024
 #: Cells of all sheets together, counted as the rectangle from A1 to the last stored cell
 #: (also empty formatted ones): readers walk that rectangle, so it is what costs.
-MAX_CELLS = 600_000
+MAX_CELLS = 400_000
 #: Rows with content in one sheet; a plan has hundreds, a history some thousands.
-MAX_ROWS = 20_000
+MAX_ROWS = 10_000
 #: Last row of a sheet (also empty formatted rows count).
 MAX_STORED_ROWS = 100_000
 #: Parts (files) in the zip; Excel writes a dozen, with images some more.
 MAX_PARTS = 1_000
 #: XML elements in all parts together (each costs a Python object in the reader).
 MAX_ELEMENTS = 4_000_000
+#: XML elements in any other part (styles, comments, drawings); openpyxl builds an object
+#: for most of them. Excel's own styles part stays far below even with 64,000 formats.
+MAX_PART_ELEMENTS = 200_000
+#: Cell formats (``xf``) in the styles part: Excel's own limit.
+MAX_FORMATS = 65_490
 #: How deep XML elements may nest; spreadsheet programs write fewer than ten levels.
 MAX_DEPTH = 100
 #: Characters in one cell: Excel's own limit.
@@ -139,6 +144,17 @@ class _Scan:
         self.cells += 1
         self._rectangles(sheet)
 
+    def span(self, sheet: _Sheet, written: str | None) -> None:
+        """A merged range or a linked range: openpyxl makes a cell for each of its cells."""
+        corners = [_CELL_REF.match(part) for part in (written or "").split(":")]
+        if not 1 <= len(corners) <= 2 or not all(corners):
+            raise ValueError(written)
+        row, column = sheet.row, sheet.column
+        for corner in corners:
+            assert corner is not None  # noqa: S101 - all matched, checked above
+            self.cell(sheet, corner[0])
+        sheet.row, sheet.column = row, column
+
     def value(self, sheet: _Sheet) -> None:
         if sheet.row_filled:
             return
@@ -217,12 +233,13 @@ _Handlers = tuple[Callable[[str, dict[str, str]], None], Callable[[str], None],
 
 def _handlers(scan: _Scan, sheet: _Sheet | None, strings: bool) -> _Handlers:
     """The expat callbacks for one part: count, check depth and the part's own limits."""
-    depth = 0
-    chars = 0
+    depth = chars = elements = formats = 0
+    other = sheet is None and not strings
 
     def start(name: str, attributes: dict[str, str]) -> None:
-        nonlocal depth, chars
+        nonlocal depth, chars, elements, formats
         depth += 1
+        elements += 1
         if depth > MAX_DEPTH:
             raise TooMuchError(_("Die Datei ist ungewöhnlich tief verschachtelt (mehr als "
                                  "%(max)d Ebenen) und ist keine gewöhnliche Arbeitsmappe.",
@@ -236,8 +253,19 @@ def _handlers(scan: _Scan, sheet: _Sheet | None, strings: bool) -> _Handlers:
                 scan.cell(sheet, attributes.get("r"))
             elif local in ("v", "is", "f"):
                 scan.value(sheet)
+            elif local in ("mergeCell", "hyperlink"):
+                scan.span(sheet, attributes.get("ref"))
         elif strings and local == "si":
             scan.shared_string()
+        elif other:
+            formats += local == "xf"
+            if elements > MAX_PART_ELEMENTS or formats > MAX_FORMATS:
+                raise TooMuchError(_(
+                    "Die Datei enthält ungewöhnlich viele Formate oder Objekte (mehr als "
+                    "%(max)s in einem Teil der Datei). Bitte kopieren Sie nur die Tabelle "
+                    "(Inhalte, ohne Formate: Einfügen → Werte) in eine neue Arbeitsmappe und "
+                    "laden Sie diese hoch.", max=thousands(
+                        MAX_FORMATS if formats > MAX_FORMATS else MAX_PART_ELEMENTS)))
         if local in ("t", "v"):
             chars = 0
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote_plus
@@ -106,6 +110,41 @@ def tables_file(tables: list[writing.Table], fmt: str, name: str,
     return download(writing.to_xlsx(tables), name, writing.XLSX_TYPE)
 
 
+#: One import check at a time per process. The check is bounded (hki.transfer.scanning)
+#: but takes seconds of CPU for a large plan; eight at once would hold every thread of a
+#: worker and, sharing one interpreter, slow every page it serves. A second upload in the
+#: same moment is asked to try again instead of waiting in a thread.
+_CHECKING = threading.Lock()
+
+
+#: How often Python switches threads while a file is checked (seconds; normally 0.005).
+#: A page served beside the check waits for the interpreter after every database call;
+#: switching ten times as often keeps those waits short (bench/uploads.py measures it).
+CHECK_SWITCH_INTERVAL = 0.0005
+
+
+@contextmanager
+def _import_slot() -> Iterator[bool]:
+    """Whether this request may check a file now; frees the slot afterwards."""
+    free = _CHECKING.acquire(blocking=False)
+    interval = sys.getswitchinterval()
+    if free:
+        sys.setswitchinterval(min(interval, CHECK_SWITCH_INTERVAL))
+    try:
+        yield free
+    finally:
+        if free:
+            sys.setswitchinterval(interval)
+            _CHECKING.release()
+
+
+def _busy(chosen: str = "") -> ResponseReturnValue:
+    flash(_("Gerade prüft hki eine andere Datei. Bitte versuchen Sie es in einer Minute "
+            "noch einmal; es wurde nichts gespeichert."), "error")
+    page, status = cast(tuple[str, int], _upload_page(503, chosen))
+    return page, status, {"Retry-After": "30"}
+
+
 def _upload_page(status: int = 200, chosen: str = "") -> ResponseReturnValue:
     plans = db.session.scalars(select(Plan).order_by(Plan.valid_from.desc(), Plan.title))
     return render_template("transfer/upload.html", plans=list(plans), chosen=chosen,
@@ -125,7 +164,10 @@ def upload() -> ResponseReturnValue:
         return _upload_page(400, plan_title or "")
     data = upload.read()
     filename = Path(upload.filename).name[:255]
-    check = importing.check_import(db.session, data, filename, plan_title)
+    with _import_slot() as free:
+        if not free:
+            return _busy(plan_title or "")
+        check = importing.check_import(db.session, data, filename, plan_title)
     token = None
     if check.ok and check.changes:
         folder = _uploads()
@@ -146,12 +188,16 @@ def upload() -> ResponseReturnValue:
 def confirm(token: str) -> ResponseReturnValue:
     """Check the waiting file again and write it, all in one transaction."""
     data, meta = _stored(token)
-    check = importing.check_import(db.session, data, meta["filename"], meta.get("plan"))
-    if not check.ok:
-        db.session.rollback()
-        return render_template("transfer/preview.html", check=check, token=None), 422
-    record = importing.apply_import(db.session, check, cast(User, current_user))
-    db.session.commit()
+    with _import_slot() as free:
+        if not free:
+            db.session.rollback()
+            return _busy()
+        check = importing.check_import(db.session, data, meta["filename"], meta.get("plan"))
+        if not check.ok:
+            db.session.rollback()
+            return render_template("transfer/preview.html", check=check, token=None), 422
+        record = importing.apply_import(db.session, check, cast(User, current_user))
+        db.session.commit()
     for suffix in (".xlsx", ".json"):
         (_uploads() / f"{token}{suffix}").unlink(missing_ok=True)
     flash(_("Import abgeschlossen: %(what)s.", what=_summary_text(record.summary)), "success")

@@ -205,7 +205,7 @@ FILE_CASES: list[tuple[str, Callable[[], bytes], str]] = [
     ("word document", _not_a_workbook, "keine Tabelle, sondern vielleicht ein Text"),
     ("password-protected", _encrypted, "mit einem Kennwort geschützt"),
     ("corrupt", lambda: workbook()[:3000], "beschädigt"),
-    ("100,000 rows", lambda: _rows(100_000), "Das Blatt „Sachstände“ hat mehr als 20.000"),
+    ("100,000 rows", lambda: _rows(100_000), "Das Blatt „Sachstände“ hat mehr als 10.000"),
 ]
 
 
@@ -219,7 +219,7 @@ def test_unreadable_files_are_refused_with_a_german_reason(
     assert message in problem.message
     assert problem.sheet is None and problem.row is None
     assert counts() == before
-    assert MAX_ROWS == 20_000
+    assert MAX_ROWS == 10_000
 
 
 def test_column_order_case_and_spaces_are_tolerated_and_unknown_columns_are_errors(

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from hki.extensions import db
 from hki.i18n import local_today
 from hki.plan.models import Measure, Plan
-from hki.transfer import importing, writing
+from hki.transfer import importing, views, writing
 from hki.transfer.models import DataImport
 from hki.updates.models import StatusUpdate
 from hki.vocab import Role, Status
@@ -87,6 +87,36 @@ def test_too_large_upload_gets_the_german_page(client: FlaskClient, auth: Auth,
                            content_type="multipart/form-data")
     assert response.status_code == 413
     assert "Die Datei ist zu groß" in response.get_data(as_text=True)
+
+
+def test_a_second_file_at_the_same_moment_is_asked_to_wait_and_loses_nothing(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    """One check per process at a time: a parallel upload or confirmation is answered at
+    once (503, German, Retry-After) instead of holding a thread; nothing is stored."""
+    auth.login_as(Role.COORDINATOR)
+    page = _upload(client, workbook())
+    token = page.split('action="/import/')[1].split('"')[0]
+    before = counts()
+    with views._import_slot() as free:  # another request is checking a file
+        assert free
+        busy = client.post("/import", data={"datei": (io.BytesIO(workbook()), "x.xlsx")},
+                           content_type="multipart/form-data")
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "30"
+        assert "Gerade prüft hki eine andere Datei" in busy.get_data(as_text=True)
+        assert client.post(f"/import/{token}").status_code == 503
+        assert counts() == before
+    assert client.post(f"/import/{token}").status_code == 302  # the same token, later
+    assert db.session.scalar(select(func.count()).select_from(Measure)) == 2
+
+
+def test_the_upload_page_lists_the_limits(client: FlaskClient, auth: Auth) -> None:
+    auth.login_as(Role.COORDINATOR)
+    page = client.get("/import").get_data(as_text=True)
+    assert "Grenzen für hochgeladene Dateien" in page
+    for said in ("höchstens 20 MB, entpackt höchstens 100 MB", "höchstens 400.000",
+                 "10.000 ausgefüllte Zeilen", "1.024 je Blatt", "32.767 Zeichen"):
+        assert said in page, said
 
 
 def test_cli_dry_run_writes_nothing_and_import_writes_everything(
