@@ -16,7 +16,8 @@ from hki.extensions import db
 from hki.plan.models import Measure, Plan
 from hki.reports.models import Report
 from hki.submissions import FIELD, Submission
-from hki.transfer.models import DataImport
+from hki.transfer import jobs as import_jobs
+from hki.transfer.models import DataImport, ImportJob
 from hki.updates.models import StatusUpdate
 from tests.served import at_once, served, together
 from tests.transfer.test_import_errors import workbook
@@ -104,7 +105,11 @@ def test_a_waiting_import_confirmed_four_times_at_once_is_written_once(
     with served(app) as port:
         answers = at_once(4, port, f"/import/{token}", b"", f"hki_session={cookie}")
     assert sorted(a.status for a in answers) == [302] * 4, answers
+    assert len({a.location for a in answers}) == 1, answers
     with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ImportJob)) == 1
+        while import_jobs.run_once(db.session) is not None:  # the worker writes it
+            pass
         assert db.session.scalar(select(func.count()).select_from(DataImport)) == before + 1
 
 

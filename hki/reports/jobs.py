@@ -1,9 +1,8 @@
 """Issuing reports: a request is a queued row; a worker renders it outside any web request.
 
-Why a job table and not a queue library: the job's state is what the page shows (queued,
-running, done, failed), it lives in the app's own database on SQLite and PostgreSQL alike,
-goes through the app's migrations and backups, and needs no broker. Rendering takes seconds
-to minutes (WeasyPrint), so a web worker must never wait for it.
+Rendering takes seconds to minutes (WeasyPrint), so a web worker must never wait for it;
+the job table pattern is in :mod:`hki.queue`. The same worker writes confirmed imports
+(:mod:`hki.transfer.jobs`).
 """
 
 from __future__ import annotations
@@ -14,12 +13,13 @@ import time
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from hki.auth.models import User
 from hki.db import AnySession, utcnow
 from hki.i18n import local_today
 from hki.plan.models import Plan
+from hki.queue import claim, requeue_interrupted
 from hki.reports.data import gather
 from hki.reports.models import Report, ReportState
 from hki.reports.narrative import Narrative, draft_narrative
@@ -103,24 +103,9 @@ def previous_stichtag(session: AnySession, plan_id: int, before: date) -> date |
         .order_by(Report.stichtag.desc()).limit(1))
 
 
-def _claim(session: AnySession) -> Report | None:
-    """Take the oldest queued report; a conditional UPDATE keeps two workers apart."""
-    report_id = session.scalar(select(Report.id).where(Report.state == ReportState.QUEUED)
-                               .order_by(Report.id).limit(1))
-    if report_id is None:
-        return None
-    claimed = session.execute(
-        update(Report).where(Report.id == report_id, Report.state == ReportState.QUEUED)
-        .values(state=ReportState.RUNNING).execution_options(synchronize_session=False))
-    session.commit()
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return session.get(Report, report_id)
-
-
 def run_once(session: AnySession) -> Report | None:
     """Render one queued report; store PDF and checksum in one commit, or the failure."""
-    report = _claim(session)
+    report = claim(session, Report)
     if report is None:
         return None
     report_id = report.id
@@ -144,22 +129,21 @@ def run_once(session: AnySession) -> Report | None:
     return report
 
 
-def requeue_interrupted(session: AnySession) -> int:
-    """Put reports that a stopped worker left running back in the queue (one worker)."""
-    result = session.execute(update(Report).where(Report.state == ReportState.RUNNING)
-                             .values(state=ReportState.QUEUED)
-                             .execution_options(synchronize_session=False))
-    session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
 def work(session: AnySession, *, poll_seconds: float, once: bool) -> None:
-    """The worker loop: render what is queued, send pending mails, then wait for more."""
-    requeue_interrupted(session)
+    """The worker loop: reports, then confirmed imports, then pending mails; then wait."""
+    from hki.transfer import jobs as imports
+    from hki.transfer.models import ImportJob
+
+    requeue_interrupted(session, Report)
+    requeue_interrupted(session, ImportJob)
     while True:
         done = run_once(session)
         if done is not None:
             log.info("Bericht %s: %s", done.id, done.state.value)
+            continue
+        written = imports.run_once(session)
+        if written is not None:
+            log.info("Import %s: %s", written.id, written.state.value)
             continue
         _notify(session)
         if once:

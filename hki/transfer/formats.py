@@ -120,9 +120,7 @@ def _too_many(sheet: str | None, limit: int, what: str) -> FileProblemError:
 
 
 def _too_many_rows(sheet: str | None) -> FileProblemError:
-    return _too_many(sheet, scanning.MAX_ROWS, _(
-        "ausgefüllte Zeilen. So viele kann hki nicht auf einmal einlesen; bitte teilen Sie "
-        "die Datei auf oder prüfen Sie, ob es die richtige Datei ist."))
+    return FileProblemError(scanning.too_many_rows(sheet))
 
 
 def _too_long(sheet: str | None) -> FileProblemError:
@@ -291,7 +289,8 @@ class _OdsReader:
         self.book = _empty_book()
         self.cells = self.elements = 0
         self.sheet: Worksheet | None = None
-        #: Rows passed in the current sheet; filled rows; merged ranges waiting for the end.
+        #: Rows passed in the current sheet; filled rows of all sheets; merged ranges waiting
+        #: for the end of the sheet.
         self.row = 0
         self.filled = 0
         self.merges: list[tuple[int, int, int, int]] = []
@@ -327,7 +326,7 @@ class _OdsReader:
         if len(self.book.worksheets) >= MAX_SHEETS:
             raise FileProblemError(_("Die Datei hat mehr als %(max)d Blätter.", max=MAX_SHEETS))
         self.sheet = _new_sheet(self.book, title, len(self.book.worksheets) + 1)
-        self.row = self.filled = 0
+        self.row = 0
         self.merges = []
 
     def _finish_sheet(self) -> None:
@@ -369,7 +368,7 @@ class _OdsReader:
             self.row += repeat  # empty rows cost nothing, however many are repeated
             return
         if values:
-            self.filled += repeat
+            self.filled += repeat  # in all sheets: the limit is the file's
             if self.filled > scanning.MAX_ROWS:
                 raise _too_many_rows(title)
         if self.row + repeat > scanning.MAX_STORED_ROWS:

@@ -1,8 +1,10 @@
 """Pages for import (upload → preview → confirm) and the downloads of template and exports.
 
-The uploaded file waits in ``instance/imports`` between preview and confirmation; the
-confirmation checks it again (the database may have changed), so what is written is
-always what a fresh check allows.
+The uploaded file waits in ``instance/imports`` between preview and confirmation. The
+preview's check runs in the request, bounded by :mod:`hki.transfer.scanning`; the
+confirmation queues the file for the worker (:mod:`hki.transfer.jobs`), which checks it
+again (the database may have changed) and writes it, so what is written is always what a
+fresh check allows, and no request waits for thousands of measures to be written.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ from hki.extensions import db
 from hki.i18n import local_today
 from hki.plan.models import Plan
 from hki.reports.data import NoSuchPlanError
+from hki.reports.models import ReportState
 from hki.security import Action, requires
 from hki.submissions import keyed
-from hki.transfer import formats, importing, scanning, writing
+from hki.transfer import formats, importing, jobs, scanning, writing
+from hki.transfer.models import ImportJob
 
 bp = Blueprint("transfer", __name__)
 
@@ -186,22 +190,33 @@ def upload() -> ResponseReturnValue:
 @requires(Action.IMPORT_DATA)
 @keyed(lambda token: f"import:{token}")
 def confirm(token: str) -> ResponseReturnValue:
-    """Check the waiting file again and write it, all in one transaction."""
+    """Queue the waiting file for the worker, which checks it again and writes it."""
     data, meta = _stored(token)
-    with _import_slot() as free:
-        if not free:
-            db.session.rollback()
-            return _busy()
-        check = importing.check_import(db.session, data, meta["filename"], meta.get("plan"))
-        if not check.ok:
-            db.session.rollback()
-            return render_template("transfer/preview.html", check=check, token=None), 422
-        record = importing.apply_import(db.session, check, cast(User, current_user))
+    existing = db.session.scalar(select(ImportJob).where(ImportJob.token == token))
+    if existing is None:
+        existing = jobs.queue(db.session, token, data, meta["filename"], meta.get("plan"),
+                              cast(User, current_user))
         db.session.commit()
     for suffix in (".xlsx", ".json"):
         (_uploads() / f"{token}{suffix}").unlink(missing_ok=True)
-    flash(_("Import abgeschlossen: %(what)s.", what=_summary_text(record.summary)), "success")
-    return redirect(url_for("plan.overview", plan_id=record.plan_id))
+    return redirect(url_for("transfer.progress", job_id=existing.id))
+
+
+@bp.get("/import/auftrag/<int:job_id>")
+@requires(Action.IMPORT_DATA)
+def progress(job_id: int) -> ResponseReturnValue:
+    """How far the worker is with a confirmed import; once written, on to the plan."""
+    job = db.get_or_404(ImportJob, job_id)
+    if job.requested_by_id != current_user.id:
+        abort(404)
+    if "stand" in request.args:  # the page's script asks whether there is news
+        running = job.state in (ReportState.QUEUED, ReportState.RUNNING)
+        return ("running" if running else "finished"), 200, {"Content-Type": "text/plain"}
+    if job.state is ReportState.DONE and job.data_import is not None:
+        flash(_("Import abgeschlossen: %(what)s.",
+                what=_summary_text(job.data_import.summary)), "success")
+        return redirect(url_for("plan.overview", plan_id=job.data_import.plan_id))
+    return render_template("transfer/progress.html", job=job)
 
 
 def _summary_text(summary: dict[str, int]) -> str:

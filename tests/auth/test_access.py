@@ -311,6 +311,8 @@ CASES = [
     Case("transfer.upload", "POST", lambda w: "/import", (R, F, F, 400, 400), "ohne Datei"),
     Case("transfer.confirm", "POST", lambda w: f"/import/{'0' * 32}", (R, F, F, 404, 404),
          "fremde oder alte Datei"),
+    Case("transfer.progress", "GET", lambda w: "/import/auftrag/999999", (R, F, F, 404, 404),
+         "ein fremder oder fehlender Import"),
     Case("transfer.template", "GET", lambda w: "/import/vorlage.xlsx", (R, F, F, OK, OK)),
     Case("transfer.plan_export", "GET", lambda w: f"/plaene/{w.plan_id}/export.xlsx",
          (R, OK, OK, OK, OK)),

@@ -1,5 +1,6 @@
 """In Chromium: a coordinator uploads a workbook with a mistake, reads where it is, uploads
-the corrected file, confirms, and finds the measures in the plan."""
+the corrected file, confirms, watches the worker write it, and finds the measures in the
+plan."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from hki.demo.seed import seed_demo
 from hki.extensions import db
 from hki.plan.models import Measure
+from hki.transfer import jobs as import_jobs
 from tests.browser.conftest import log_in
 from tests.browser.test_accessibility import axe
 from tests.transfer.test_import_errors import workbook
@@ -61,6 +63,14 @@ def test_coordinator_imports_a_plan_after_fixing_a_mistake(
     assert "Maßnahme neu: 1.1.2 Elterncafés" in browser.find_element(By.TAG_NAME, "main").text
     assert axe(browser)["violations"] == []
     browser.find_element(By.XPATH, "//button[text()='Import ausführen']").click()
+    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.TAG_NAME,
+                                                                     "progress")))
+    assert "wartet darauf, geschrieben zu werden" in browser.find_element(
+        By.CSS_SELECTOR, "[role=status]").text
+    assert axe(browser)["violations"] == []
+    assert browser.save_screenshot(str(screenshot_dir / "import-wartet.png"))
+    with app.app_context():  # the worker writes it; the page follows by itself
+        assert import_jobs.run_once(db.session) is not None
     WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CLASS_NAME, "flash")))
     assert "Import abgeschlossen" in browser.find_element(By.CLASS_NAME, "flash").text
     assert "Sprachkitas" in browser.find_element(By.TAG_NAME, "main").text

@@ -205,7 +205,8 @@ FILE_CASES: list[tuple[str, Callable[[], bytes], str]] = [
     ("word document", _not_a_workbook, "keine Tabelle, sondern vielleicht ein Text"),
     ("password-protected", _encrypted, "mit einem Kennwort geschützt"),
     ("corrupt", lambda: workbook()[:3000], "beschädigt"),
-    ("100,000 rows", lambda: _rows(100_000), "Das Blatt „Sachstände“ hat mehr als 10.000"),
+    ("100,000 rows", lambda: _rows(100_000),
+     "mehr als 10.000 ausgefüllte Zeilen (alle Blätter zusammen, zuletzt im Blatt „Sachstände“)"),
 ]
 
 

@@ -14,10 +14,12 @@ from sqlalchemy import func, select
 from hki.extensions import db
 from hki.i18n import local_today
 from hki.plan.models import Measure, Plan
+from hki.reports.models import ReportState
 from hki.transfer import importing, views, writing
+from hki.transfer import jobs as import_jobs
 from hki.transfer.models import DataImport
 from hki.updates.models import StatusUpdate
-from hki.vocab import Role, Status
+from hki.vocab import PlanState, Role, Status
 from tests.conftest import Auth, QueryCounter
 from tests.factories import Factories
 from tests.transfer.test_import_errors import counts, workbook
@@ -40,15 +42,48 @@ def test_upload_preview_confirm_writes_once_and_says_what_it_did(
     assert counts() == before  # the preview writes nothing
     token = page.split('action="/import/')[1].split('"')[0]
     response = client.post(f"/import/{token}")
-    assert response.status_code == 302
+    assert response.status_code == 302 and "/import/auftrag/" in response.location
+    assert counts() == before  # the confirmation only queues: the worker writes
+    waiting = client.get(response.location).get_data(as_text=True)
+    assert "Der Import wartet darauf, geschrieben zu werden" in waiting
+    assert 'data-follow="/import/auftrag/' in waiting and "js/follow.js" in waiting
+    assert client.get(f"{response.location}?stand=1").get_data(as_text=True) == "running"
+    again = client.post(f"/import/{token}")  # a second click: sent where the first went
+    assert (again.status_code, again.location) == (302, response.location)
+    job = import_jobs.run_once(db.session)
+    assert job is not None and job.state is ReportState.DONE and job.data is None
+    assert import_jobs.run_once(db.session) is None  # queued once
     plan_id = db.session.scalars(select(Plan.id)).one()
-    assert response.headers["Location"] == f"/plaene/{plan_id}"
-    overview = client.get(response.headers["Location"]).get_data(as_text=True)
+    done = client.get(response.location)
+    assert (done.status_code, done.location) == (302, f"/plaene/{plan_id}")
+    overview = client.get(done.location).get_data(as_text=True)
     assert "Import abgeschlossen: 1 × Handlungskonzept neu" in overview
     assert db.session.scalar(select(func.count()).select_from(Measure)) == 2
-    again = client.post(f"/import/{token}")  # a second click: sent where the first went
-    assert (again.status_code, again.headers["Location"]) == (302, f"/plaene/{plan_id}")
-    assert db.session.scalar(select(func.count()).select_from(Measure)) == 2
+
+
+def test_an_import_that_no_longer_fits_fails_in_the_worker_with_its_problems(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    """Between preview and worker the plan was closed: nothing written, reasons shown."""
+    auth.login_as(Role.COORDINATOR)
+    page = _upload(client, workbook())
+    token = page.split('action="/import/')[1].split('"')[0]
+    location = client.post(f"/import/{token}").location
+    before = counts()
+    # Meanwhile a colleague imported the plan and it was closed (read only since).
+    make.plan(title="HKI Musterstadt 2026–2030", state=PlanState.CLOSED)
+    make.commit()
+    before = counts()
+    failed = import_jobs.run_once(db.session)
+    assert failed is not None and failed.state is ReportState.FAILED
+    assert counts() == before
+    shown = client.get(location).get_data(as_text=True)
+    assert "Der Import wurde nicht ausgeführt – es wurde nichts gespeichert" in shown
+    assert "ist abgeschlossen und nur noch lesbar" in shown
+    assert "follow.js" not in shown
+    assert client.get(f"{location}?stand=1").get_data(as_text=True) == "finished"
+    auth.login_as(Role.COORDINATOR)  # someone else's import is not found
+    assert client.get(location).status_code == 404
 
 
 def test_upload_with_errors_lists_them_and_offers_no_confirmation(
@@ -92,8 +127,8 @@ def test_too_large_upload_gets_the_german_page(client: FlaskClient, auth: Auth,
 def test_a_second_file_at_the_same_moment_is_asked_to_wait_and_loses_nothing(
     client: FlaskClient, auth: Auth, make: Factories,
 ) -> None:
-    """One check per process at a time: a parallel upload or confirmation is answered at
-    once (503, German, Retry-After) instead of holding a thread; nothing is stored."""
+    """One check per process at a time: a parallel upload is answered at once (503,
+    German, Retry-After) instead of holding a thread; nothing is stored."""
     auth.login_as(Role.COORDINATOR)
     page = _upload(client, workbook())
     token = page.split('action="/import/')[1].split('"')[0]
@@ -104,10 +139,9 @@ def test_a_second_file_at_the_same_moment_is_asked_to_wait_and_loses_nothing(
                            content_type="multipart/form-data")
         assert busy.status_code == 503 and busy.headers["Retry-After"] == "30"
         assert "Gerade prüft hki eine andere Datei" in busy.get_data(as_text=True)
-        assert client.post(f"/import/{token}").status_code == 503
         assert counts() == before
-    assert client.post(f"/import/{token}").status_code == 302  # the same token, later
-    assert db.session.scalar(select(func.count()).select_from(Measure)) == 2
+    assert _upload(client, workbook()).count('action="/import/') == 1  # later: checked
+    assert client.post(f"/import/{token}").status_code == 302  # confirming only queues
 
 
 def test_the_upload_page_lists_the_limits(client: FlaskClient, auth: Auth) -> None:
@@ -115,7 +149,8 @@ def test_the_upload_page_lists_the_limits(client: FlaskClient, auth: Auth) -> No
     page = client.get("/import").get_data(as_text=True)
     assert "Grenzen für hochgeladene Dateien" in page
     for said in ("höchstens 20 MB, entpackt höchstens 100 MB", "höchstens 400.000",
-                 "10.000 ausgefüllte Zeilen", "1.024 je Blatt", "32.767 Zeichen"):
+                 "10.000 ausgefüllte Zeilen in allen Blättern zusammen", "1.024 je Blatt",
+                 "32.767 Zeichen"):
         assert said in page, said
 
 
