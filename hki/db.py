@@ -104,17 +104,20 @@ def _plausible_dates(session: Session, flush_context: Any, instances: Any) -> No
     Forms and imports already refuse such dates in German; this is the one rule behind
     them for every date column (CLI, services, a form someone forgets), because a stored
     0001-01-01 or 9999-12-31 breaks every page that computes with it, for every role.
-    Only values loaded or set in this session are looked at: the rest were checked when
-    they were written.
+    Statements that bypass the ORM (bulk ``insert()``/``update()``, raw SQL, a restore) are
+    not seen; hki writes dates through the ORM only.
     """
     for instance in (*session.new, *session.dirty):
         state = inspect(instance)
         for key in _date_attributes(state.mapper):
-            value = state.dict.get(key)
-            if isinstance(value, date) and not FIRST_YEAR <= value.year <= LAST_YEAR:
-                raise ImplausibleDateError(
-                    f"{type(instance).__name__}.{key} = {value.isoformat()} liegt nicht "
-                    f"zwischen {FIRST_YEAR} und {LAST_YEAR}.")
+            # New rows: every date; changed rows: only the dates being changed, so that a
+            # row still holding an old implausible date can be repaired through the pages.
+            values = [state.dict.get(key)] if state.pending else state.attrs[key].history.added
+            for value in values:
+                if isinstance(value, date) and not FIRST_YEAR <= value.year <= LAST_YEAR:
+                    raise ImplausibleDateError(
+                        f"{type(instance).__name__}.{key} = {value.isoformat()} liegt nicht "
+                        f"zwischen {FIRST_YEAR} und {LAST_YEAR}.")
 
 
 def utcnow() -> datetime:

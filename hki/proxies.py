@@ -24,23 +24,32 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def networks(written: str) -> list[Network]:
-    """"127.0.0.1, ::1, 10.0.8.0/24" → networks; a wrong entry stops the start, in German."""
+    """"127.0.0.1, ::1, 10.0.8.0/24" → networks; a wrong entry stops the start, in German.
+
+    Read as gunicorn reads its ``forwarded_allow_ips`` (comma-separated, networks without
+    host bits), so that one value means the same to both.
+    """
     found: list[Network] = []
-    for part in (p.strip() for p in written.replace(";", ",").split(",")):
+    for part in (p.strip() for p in written.split(",")):
         if not part:
             continue
         try:
-            found.append(ipaddress.ip_network(part, strict=False))
+            found.append(ipaddress.ip_network(part))
         except ValueError as error:
             raise RuntimeError(f"HKI_PROXY_ADDRESSES: „{part}“ ist keine IP-Adresse und kein "
-                               "Netz (z. B. 127.0.0.1 oder 10.0.8.0/24).") from error
+                               "Netz (z. B. 127.0.0.1 oder 10.0.8.0/24; mehrere durch Komma "
+                               "getrennt).") from error
     return found
 
 
 def trusted(address: str | None, proxies: Iterable[Network]) -> bool:
-    """Whether a connection from ``address`` comes from one of the proxies."""
+    """Whether a connection from ``address`` comes from one of the proxies.
+
+    No address is a Unix socket: only processes on this machine can connect to it, so it
+    counts as 127.0.0.1.
+    """
     try:
-        client = ipaddress.ip_address((address or "").split("%", 1)[0])
+        client = ipaddress.ip_address((address or "127.0.0.1").split("%", 1)[0])
     except ValueError:
         return False
     if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped is not None:

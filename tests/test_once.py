@@ -170,3 +170,32 @@ def test_the_confirmation_form_names_the_count_it_shows(fresh_apps: Callable[...
     for odd in ("²", "-1", "x" * 20):
         assert client.post(path, data={"stichtag": "2025-09-30", "bestaetigt": odd}
                            ).status_code == 302  # read as "the current count"
+
+
+def test_two_tabs_of_the_abschlussbericht_issue_it_once(fresh_apps: Callable[..., Flask]
+                                                        ) -> None:
+    """Each tab names the count it showed: opened before either was sent, they issue one;
+    a page opened afterwards issues another on purpose."""
+    app = fresh_apps()
+    _setup(app)
+    client = app.test_client()
+    client.post("/anmelden", data={"email": "koordination@demo.hki.invalid",
+                                   "password": DEMO_PASSWORD})
+    with app.app_context():
+        plan_id = db.session.scalars(select(Plan.id)).first()
+    path = f"/plaene/{plan_id}/abschlussbericht"
+
+    def form() -> dict[str, str]:
+        page = client.get(path).get_data(as_text=True)
+        return {name: page.split(f'name="{name}" value="')[1].split('"')[0]
+                for name in (FIELD, "ausgegeben")}
+
+    first, second = form(), form()
+    assert first["ausgegeben"] == second["ausgegeben"] == "0"
+    one, two = client.post(path, data=first), client.post(path, data=second)
+    assert one.status_code == two.status_code == 302 and one.location == two.location
+    assert _reports(app, plan_id or 0) == 1
+    later = form()
+    assert later["ausgegeben"] == "1"
+    assert client.post(path, data=later).location != one.location
+    assert _reports(app, plan_id or 0) == 2

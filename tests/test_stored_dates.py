@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from flask import Flask
-from sqlalchemy import Date, func, select
+from sqlalchemy import Date, func, select, update
 
 from hki.db import ImplausibleDateError, _date_attributes
 from hki.extensions import Model, db
@@ -90,3 +90,20 @@ def test_a_page_that_reaches_the_guard_answers_400_in_german(
     with app.app_context():
         stored = db.session.get(Plan, plan_id)
         assert stored is not None and stored.valid_to.year < 9999
+
+
+def test_a_row_holding_an_old_implausible_date_can_still_be_repaired(make: Factories) -> None:
+    """Only changed dates are looked at: renaming such a plan is not refused."""
+    plan = make.plan()
+    make.commit()
+    db.session.execute(update(Plan).where(Plan.id == plan.id)
+                       .values(adopted_on=date(1, 1, 1)))  # as an old version might have
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.get(Plan, plan.id)
+    assert stored is not None
+    stored.title = "HKI 2020–2025 (repariert)"
+    db.session.commit()
+    stored.adopted_on = date(2020, 4, 29)
+    db.session.commit()
+    assert db.session.get(Plan, plan.id).adopted_on == date(2020, 4, 29)  # type: ignore[union-attr]

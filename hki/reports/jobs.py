@@ -13,7 +13,7 @@ import time
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hki.auth.models import User
 from hki.db import AnySession, utcnow
@@ -77,10 +77,16 @@ def same_stichtag(session: AnySession, plan_id: int, stichtag: date) -> list[Rep
                              Report.state != ReportState.FAILED).order_by(Report.id)))
 
 
-def issued_count(session: AnySession, plan_id: int, stichtag: date, kind: ReportKind) -> int:
-    """Reports of the plan and kind ever requested for the Stichtag, failed ones too."""
-    return session.scalar(select(func.count()).select_from(Report).where(
-        Report.plan_id == plan_id, Report.stichtag == stichtag, Report.kind == kind)) or 0
+def requested_for(session: AnySession, plan_id: int, stichtag: date, kind: ReportKind
+                  ) -> list[Report]:
+    """Every report of the plan and kind requested for the Stichtag, failed ones too.
+
+    One query, so that the reports a request sees and their count are one snapshot: a
+    request that saw none must not count the one a parallel request has just issued.
+    """
+    return list(session.scalars(
+        select(Report).where(Report.plan_id == plan_id, Report.stichtag == stichtag,
+                             Report.kind == kind).order_by(Report.id)))
 
 
 def issue_key(plan_id: int, stichtag: date, kind: ReportKind, issued: int) -> str:
@@ -132,10 +138,9 @@ def run_once(session: AnySession) -> Report | None:
 def work(session: AnySession, *, poll_seconds: float, once: bool) -> None:
     """The worker loop: reports, then confirmed imports, then pending mails; then wait."""
     from hki.transfer import jobs as imports
-    from hki.transfer.models import ImportJob
 
     requeue_interrupted(session, Report)
-    requeue_interrupted(session, ImportJob)
+    imports.fail_interrupted(session)
     while True:
         done = run_once(session)
         if done is not None:

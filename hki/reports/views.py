@@ -121,8 +121,9 @@ def index(plan_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         if not issuer:
             abort(403)
-        duplicates = jobs.same_stichtag(db.session, plan_id, stichtag)
-        issued = jobs.issued_count(db.session, plan_id, stichtag, ReportKind.PROGRESS)
+        requested = jobs.requested_for(db.session, plan_id, stichtag, ReportKind.PROGRESS)
+        duplicates = [r for r in requested if r.state is not ReportState.FAILED]
+        issued = len(requested)
         confirmed = request.form.get("bestaetigt", "")
         if not duplicates or confirmed:
             # A confirmation names the count it was shown; "ja" (scripts) means the current.

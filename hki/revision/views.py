@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from hki.auth.models import User
 from hki.db import utcnow
 from hki.extensions import db
-from hki.i18n import datum, local_today
+from hki.i18n import ascii_int, datum, local_today
 from hki.plan.models import Field, Goal, Plan
 from hki.plan.services import renumbering
 from hki.reports import jobs
@@ -469,9 +469,12 @@ def final_report(plan_id: int) -> ResponseReturnValue:
     plan = db.get_or_404(Plan, plan_id)
     if plan.state is PlanState.DRAFT:
         abort(404)
+    issued = len(jobs.requested_for(db.session, plan.id, plan.valid_to, ReportKind.FINAL))
     if request.method == "POST":
-        key = jobs.issue_key(plan.id, plan.valid_to, ReportKind.FINAL, jobs.issued_count(
-            db.session, plan.id, plan.valid_to, ReportKind.FINAL))
+        # The count the page showed (two tabs opened before either was sent issue one).
+        seen = ascii_int(request.form.get("ausgegeben"))
+        key = jobs.issue_key(plan.id, plan.valid_to, ReportKind.FINAL, issued if seen is None
+                             else seen)
         if (taken := claim(key, _("Der Abschlussbericht wurde eben schon angefordert; hier "
                                   "ist er."))) is not None:
             return taken
@@ -480,10 +483,11 @@ def final_report(plan_id: int) -> ResponseReturnValue:
         return redirect(url_for("reports.show", report_id=report.id))
     bar = Markup(
         '<form method="post" class="preview-bar" role="note"><strong>{}</strong> {} '
-        '<input type="hidden" name="csrf_token" value="{}">{}<button type="submit">{}</button> '
+        '<input type="hidden" name="csrf_token" value="{}">{}'
+        '<input type="hidden" name="ausgegeben" value="{}"><button type="submit">{}</button> '
         '<a href="{}">{}</a> <a href="{}">{}</a></form>'
     ).format(_("Entwurf (Vorschau)."), _("Kenntnisstand jetzt."), generate_csrf(),
-             submission_field(),
+             submission_field(), issued,
              _("Als PDF ausgeben"),
              url_for("reports.texts", plan_id=plan_id, stichtag=plan.valid_to.isoformat()),
              _("Texte schreiben"), url_for("plan.overview", plan_id=plan_id),

@@ -15,6 +15,7 @@ import hashlib
 import logging
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from hki.auth.models import User
 from hki.db import AnySession, utcnow
@@ -69,3 +70,21 @@ def run_once(session: AnySession) -> ImportJob | None:
     job.data = None  # the import keeps the file's SHA-256; the bytes are not needed again
     session.commit()
     return job
+
+
+def fail_interrupted(session: AnySession) -> int:
+    """Imports a stopped worker left running end as failed, not queued again.
+
+    A file that killed the worker (memory, a crash) would kill it again on every start and
+    hold up reports and mails behind it; the coordinator uploads it again if it was only a
+    restart.
+    """
+    interrupted = list(session.scalars(select(ImportJob).where(
+        ImportJob.state == ReportState.RUNNING)))
+    for job in interrupted:
+        job.state, job.finished_at, job.data = ReportState.FAILED, utcnow(), None
+        job.problems = [_("Der Import wurde unterbrochen (der Hintergrunddienst wurde neu "
+                          "gestartet). Es wurde nichts gespeichert; bitte laden Sie die Datei "
+                          "erneut hoch.")]
+    session.commit()
+    return len(interrupted)

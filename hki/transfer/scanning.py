@@ -3,13 +3,15 @@
 An .xlsx is a zip of XML parts, and the work of reading it grows with what the parts
 *say*, not with the size of the upload: a few hundred kilobytes can hold millions of shared
 strings, a sheet 16,384 columns wide, a cell in row 1,048,576 that makes every reader walk
-a million empty rows, or elements nested a million deep. openpyxl builds objects for all of
-it before a check could look. So every XML part is first streamed once through expat,
-keeping only counters, and the file is refused with a German message at the first limit it
-passes – in time and memory proportional to the limits, never to what the file claims.
+a million empty rows, a merged range openpyxl fills cell by cell, or elements nested a
+million deep. openpyxl builds objects for all of it before a check could look. So every
+XML part in the zip – whatever its name, told apart by its root element, as openpyxl finds
+parts through their relationships – is first streamed once through expat, keeping only
+counters, and the file is refused with a German message at the first limit it passes: in
+time and memory proportional to the limits, never to what the file claims.
 
 The limits are generous for what an office sends (a plan of 5,000 measures is some 100,000
-cells) and are listed on the upload page; :data:`LIMITS` names them in one place.
+cells); they are the constants below and are listed on the upload page.
 """
 
 from __future__ import annotations
@@ -28,22 +30,30 @@ from openpyxl.utils import get_column_letter
 #: Columns a sheet may use; hki's sheets have about twenty.
 MAX_COLUMNS = 1024
 #: Cells of all sheets together, counted as the rectangle from A1 to the last stored cell
-#: (also empty formatted ones): readers walk that rectangle, so it is what costs.
+#: (also empty formatted ones) plus every cell of merged and linked ranges: openpyxl makes
+#: a cell of each, and readers walk the rectangle.
 MAX_CELLS = 400_000
 #: Rows with content in all sheets together; a plan has hundreds, a history some
 #: thousands. Writing a measure costs most: 9,800 new ones take the worker 13 s and 265 MB.
 MAX_ROWS = 10_000
-#: Last row of a sheet (also empty formatted rows count).
+#: Last row of a sheet, and rows stored in one (also empty formatted rows count).
 MAX_STORED_ROWS = 100_000
 #: Parts (files) in the zip; Excel writes a dozen, with images some more.
 MAX_PARTS = 1_000
 #: XML elements in all parts together (each costs a Python object in the reader).
-MAX_ELEMENTS = 4_000_000
-#: XML elements in any other part (styles, comments, drawings); openpyxl builds an object
-#: for most of them. Excel's own styles part stays far below even with 64,000 formats.
+MAX_ELEMENTS = 2_000_000
+#: XML elements that are not cells and their text – styles, comments, drawings, a sheet's
+#: validations and formats – in one part and in the whole file; openpyxl builds an object
+#: for most of them. Excel's own styles part stays below even with 64,000 formats.
 MAX_PART_ELEMENTS = 200_000
+MAX_OTHER_ELEMENTS = 300_000
 #: Cell formats (``xf``) in the styles part: Excel's own limit.
 MAX_FORMATS = 65_490
+#: Characters in the attributes of one part outside the cells (e.g. the range lists of
+#: validations and conditional formats, which openpyxl turns into objects range by range).
+MAX_ATTRIBUTE_CHARS = 1_000_000
+#: Elements inside one cell or shared text (rich-text runs and their properties).
+MAX_CELL_ELEMENTS = 1_000
 #: How deep XML elements may nest; spreadsheet programs write fewer than ten levels.
 MAX_DEPTH = 100
 #: Characters in one cell: Excel's own limit.
@@ -55,7 +65,10 @@ MAX_SCAN_SECONDS = 20.0
 
 _CHUNK = 64 * 1024
 _CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
-_XML_PART = (".xml", ".rels", ".vml")
+#: Root elements of parts that hold cells; openpyxl reads worksheets, the rest count too.
+_SHEET_ROOTS = frozenset({"worksheet", "chartsheet", "dialogsheet", "macrosheet"})
+#: Elements whose text is a cell's text (value, formula, text run).
+_TEXT = frozenset({"t", "v", "f"})
 
 
 class TooMuchError(ValueError):
@@ -75,6 +88,21 @@ def column_index(letters: str) -> int:
     return result
 
 
+def _reference(written: str | None) -> tuple[int, int]:
+    """"B7" → (7, 2); anything else is damage (``ValueError``)."""
+    match = _CELL_REF.match(written or "")
+    if match is None:
+        raise ValueError(written)
+    return int(match[2]), column_index(match[1])
+
+
+def _unusual() -> TooMuchError:
+    return TooMuchError(_(
+        "Die Datei enthält ungewöhnlich viele Formate oder Objekte. Bitte kopieren Sie nur "
+        "die Tabelle (Inhalte, ohne Formate: Einfügen → Werte) in eine neue Arbeitsmappe und "
+        "laden Sie diese hoch."))
+
+
 @dataclass
 class _Sheet:
     """What one worksheet part has shown so far."""
@@ -82,6 +110,7 @@ class _Sheet:
     title: str
     row: int = 0
     column: int = 0
+    rows: int = 0
     last_row: int = 0
     last_column: int = 0
     row_filled: bool = False
@@ -97,6 +126,7 @@ class _Scan:
 
     deadline: float
     elements: int = 0
+    other: int = 0
     cells: int = 0
     strings: int = 0
     #: The rectangles of the sheets read before the current one.
@@ -113,49 +143,70 @@ class _Scan:
                 "nur die Tabelle in eine neue Arbeitsmappe.", max=thousands(MAX_ELEMENTS)))
         if self.elements % 20_000 == 0 and time.monotonic() > self.deadline:
             raise TooMuchError(_(
-                "Die Datei ist zu aufwendig zu lesen (mehr als %(s)d Sekunden). Bitte kopieren "
+                "Das Lesen der Datei dauert zu lange (mehr als %(s)d Sekunden). Bitte kopieren "
                 "Sie nur die Tabelle in eine neue Arbeitsmappe, speichern Sie sie als .xlsx "
                 "oder .ods und laden Sie sie erneut hoch.", s=int(MAX_SCAN_SECONDS)))
+
+    def other_element(self, in_part: int) -> None:
+        self.other += 1
+        if in_part > MAX_PART_ELEMENTS or self.other > MAX_OTHER_ELEMENTS:
+            raise _unusual()
 
     def row(self, sheet: _Sheet, written: str | None) -> None:
         sheet.row = _number(written) if written else sheet.row + 1
         sheet.column = 0
         sheet.row_filled = False
+        sheet.rows += 1
+        if max(sheet.row, sheet.rows) > MAX_STORED_ROWS:
+            raise self._too_long(sheet)
 
     def cell(self, sheet: _Sheet, written: str | None) -> None:
-        if written and (match := _CELL_REF.match(written)):
-            sheet.column, sheet.row = column_index(match[1]), int(match[2])
-        elif written:
-            raise ValueError(written)
+        if written:
+            sheet.row, sheet.column = _reference(written)
         else:
             sheet.column += 1
-        if sheet.column > MAX_COLUMNS:
+        self._place(sheet, sheet.row, sheet.column, 1)
+
+    def span(self, sheet: _Sheet, written: str | None) -> None:
+        """A merged or linked range: openpyxl makes a cell of each of its cells."""
+        corners = [_reference(part) for part in (written or "").split(":")]
+        if not 1 <= len(corners) <= 2:
+            raise ValueError(written)
+        (top, left), (bottom, right) = corners[0], corners[-1]
+        rows, columns = abs(bottom - top) + 1, abs(right - left) + 1
+        self._place(sheet, max(top, bottom), max(left, right), rows * columns)
+
+    def noted(self, written: str | None) -> None:
+        """A comment's cell: openpyxl makes it if it is not there."""
+        row, column = _reference(written)
+        self._place(None, row, column, 1)
+
+    def _place(self, sheet: _Sheet | None, row: int, column: int, cells: int) -> None:
+        title = sheet.title if sheet else ""
+        if column > MAX_COLUMNS:
             raise TooMuchError(_(
                 "Das Blatt „%(sheet)s“ hat Zellen in mehr als %(max)s Spalten. Bitte prüfen "
                 "Sie, ob es die richtige Datei ist, und löschen Sie Spalten, die nicht zur "
-                "Tabelle gehören.", sheet=sheet.title, max=thousands(MAX_COLUMNS)))
-        if sheet.row > MAX_STORED_ROWS:
-            raise TooMuchError(_(
-                "Das Blatt „%(sheet)s“ reicht bis Zeile %(row)s (auch leere, formatierte Zeilen "
-                "zählen); hki liest höchstens %(max)s Zeilen. Bitte löschen Sie die leeren "
-                "Zeilen unter der Tabelle oder kopieren Sie nur die Tabelle in eine neue "
-                "Arbeitsmappe.", sheet=sheet.title, row=thousands(sheet.row),
-                max=thousands(MAX_STORED_ROWS)))
-        sheet.last_row = max(sheet.last_row, sheet.row)
-        sheet.last_column = max(sheet.last_column, sheet.column)
-        self.cells += 1
-        self._rectangles(sheet)
+                "Tabelle gehören.", sheet=title, max=thousands(MAX_COLUMNS)))
+        if row > MAX_STORED_ROWS:
+            raise self._too_long(sheet, row)
+        self.cells += cells
+        if sheet is not None:
+            sheet.last_row = max(sheet.last_row, row)
+            sheet.last_column = max(sheet.last_column, column)
+        if self.cells > MAX_CELLS or \
+                self.finished + (sheet.rectangle if sheet else 0) > MAX_CELLS:
+            raise TooMuchError(too_large(title, max(row, sheet.last_row if sheet else 0),
+                                         max(column, sheet.last_column if sheet else 0)))
 
-    def span(self, sheet: _Sheet, written: str | None) -> None:
-        """A merged range or a linked range: openpyxl makes a cell for each of its cells."""
-        corners = [_CELL_REF.match(part) for part in (written or "").split(":")]
-        if not 1 <= len(corners) <= 2 or not all(corners):
-            raise ValueError(written)
-        row, column = sheet.row, sheet.column
-        for corner in corners:
-            assert corner is not None  # noqa: S101 - all matched, checked above
-            self.cell(sheet, corner[0])
-        sheet.row, sheet.column = row, column
+    @staticmethod
+    def _too_long(sheet: _Sheet | None, row: int = 0) -> TooMuchError:
+        return TooMuchError(_(
+            "Das Blatt „%(sheet)s“ reicht bis Zeile %(row)s (auch leere, formatierte Zeilen "
+            "zählen); hki liest höchstens %(max)s Zeilen. Bitte löschen Sie die leeren Zeilen "
+            "unter der Tabelle oder kopieren Sie nur die Tabelle in eine neue Arbeitsmappe.",
+            sheet=sheet.title if sheet else "", max=thousands(MAX_STORED_ROWS),
+            row=thousands(max(row, sheet.row if sheet else 0, sheet.rows if sheet else 0))))
 
     def value(self, sheet: _Sheet) -> None:
         if sheet.row_filled:
@@ -164,10 +215,6 @@ class _Scan:
         self.filled += 1
         if self.filled > MAX_ROWS:
             raise TooMuchError(too_many_rows(sheet.title))
-
-    def _rectangles(self, sheet: _Sheet) -> None:
-        if self.finished + sheet.rectangle > MAX_CELLS or self.cells > MAX_CELLS:
-            raise TooMuchError(too_large(sheet.title, sheet.last_row, sheet.last_column))
 
     def shared_string(self) -> None:
         self.strings += 1
@@ -186,8 +233,8 @@ def _number(written: str) -> int:
 
 def too_many_rows(sheet: str | None) -> str:
     """Why a file with too many filled rows is refused (``sheet``: where the limit passed)."""
-    where = _(" (alle Blätter zusammen, zuletzt im Blatt „%(sheet)s“)", sheet=sheet) \
-        if sheet else ""
+    where = _(" (alle Blätter zusammen; die Grenze wurde im Blatt „%(sheet)s“ überschritten)",
+              sheet=sheet) if sheet else ""
     message: str = _(
         "Die Datei hat mehr als %(max)s ausgefüllte Zeilen%(where)s. So viele kann hki nicht "
         "auf einmal einlesen; bitte teilen Sie die Datei auf (z. B. Plan und Sachstände "
@@ -201,10 +248,10 @@ def too_large(sheet: str, row: int, column: int) -> str:
     message: str = _(
         "Die Datei ist zu groß: Das Blatt „%(sheet)s“ reicht bis Zeile %(row)s und Spalte "
         "%(column)s, zusammen mit den anderen Blättern mehr als %(max)s Zellen (auch leere, "
-        "formatierte Zellen zählen). Bitte löschen Sie leere Zeilen und Spalten unter und "
-        "neben der Tabelle, teilen Sie die Datei auf oder kopieren Sie nur die Tabelle in "
-        "eine neue Arbeitsmappe.", sheet=sheet, row=thousands(row),
-        column=get_column_letter(column), max=thousands(MAX_CELLS))
+        "formatierte und verbundene Zellen zählen). Bitte löschen Sie leere Zeilen und "
+        "Spalten unter und neben der Tabelle, teilen Sie die Datei auf oder kopieren Sie nur "
+        "die Tabelle in eine neue Arbeitsmappe.", sheet=sheet, row=thousands(row),
+        column=get_column_letter(min(max(column, 1), 18_278)), max=thousands(MAX_CELLS))
     return message
 
 
@@ -212,8 +259,9 @@ def scan_xlsx(archive: zipfile.ZipFile, titles: dict[str, str] | None = None) ->
     """Stream every XML part once and raise :class:`TooMuchError` at the first limit.
 
     ``titles`` maps worksheet parts (``xl/worksheets/sheet1.xml``) to sheet names for the
-    messages; see :func:`sheet_titles`. Damaged XML raises ``ValueError`` or
-    ``expat.ExpatError``, which the caller reports as a damaged file.
+    messages; see :func:`sheet_titles`. Parts that are not XML (images) are passed over.
+    Damaged XML raises ``ValueError`` or ``expat.ExpatError``, which the caller reports as
+    a damaged file.
     """
     infos = archive.infolist()
     if len(infos) > MAX_PARTS:
@@ -223,92 +271,128 @@ def scan_xlsx(archive: zipfile.ZipFile, titles: dict[str, str] | None = None) ->
         raise TooMuchError(_("Die Datei ist zu groß (entpackt über %(mb)d MB).",
                              mb=MAX_UNPACKED_BYTES // 2**20))
     scan = _Scan(time.monotonic() + MAX_SCAN_SECONDS)
-    names = titles or {}
     for info in infos:
-        if not info.filename.lower().endswith(_XML_PART):
-            continue
-        sheet = None
-        if info.filename.startswith("xl/worksheets/"):
-            sheet = _Sheet(names.get(info.filename, info.filename.rsplit("/", 1)[-1]))
-        strings = info.filename == "xl/sharedStrings.xml"
         with archive.open(info) as stream:
-            _parse(stream, _handlers(scan, sheet, strings))
-        if sheet is not None:
-            scan.finished += sheet.rectangle
+            first = stream.read(_CHUNK)
+            if not first.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+                continue  # an image or other binary part, which openpyxl does not parse
+            title = (titles or {}).get(info.filename, info.filename.rsplit("/", 1)[-1])
+            part = _Part(scan, title)
+            _parse(stream, part.start, part.end, part.text, first)
+            if part.sheet is not None:
+                scan.finished += part.sheet.rectangle
 
 
-#: Start and end of an element, and its text; what one part's parser calls.
-_Handlers = tuple[Callable[[str, dict[str, str]], None], Callable[[str], None],
-                  Callable[[str], None]]
+class _Part:
+    """The expat callbacks for one part: what kind it is (from its root), and its limits."""
 
+    def __init__(self, scan: _Scan, title: str) -> None:
+        self.scan, self.title = scan, title
+        self.kind = ""
+        self.sheet: _Sheet | None = None
+        self.depth = self.elements = self.formats = self.attribute_chars = 0
+        #: Inside <sheetData>; inside a value, formula or text run; in the current cell.
+        self.in_data = False
+        self.in_text = 0
+        self.cell_elements = self.chars = 0
 
-def _handlers(scan: _Scan, sheet: _Sheet | None, strings: bool) -> _Handlers:
-    """The expat callbacks for one part: count, check depth and the part's own limits."""
-    depth = chars = elements = formats = 0
-    other = sheet is None and not strings
-
-    def start(name: str, attributes: dict[str, str]) -> None:
-        nonlocal depth, chars, elements, formats
-        depth += 1
-        elements += 1
-        if depth > MAX_DEPTH:
+    def start(self, name: str, attributes: dict[str, str]) -> None:
+        self.depth += 1
+        self.elements += 1
+        if self.depth > MAX_DEPTH:
             raise TooMuchError(_("Die Datei ist ungewöhnlich tief verschachtelt (mehr als "
                                  "%(max)d Ebenen) und ist keine gewöhnliche Arbeitsmappe.",
                                  max=MAX_DEPTH))
-        scan.element()
+        self.scan.element()
         local = name.rpartition(":")[2]
-        if sheet is not None:
-            if local == "row":
-                scan.row(sheet, attributes.get("r"))
-            elif local == "c":
-                scan.cell(sheet, attributes.get("r"))
-            elif local in ("v", "is", "f"):
-                scan.value(sheet)
-            elif local in ("mergeCell", "hyperlink"):
-                scan.span(sheet, attributes.get("ref"))
-        elif strings and local == "si":
-            scan.shared_string()
-        elif other:
-            formats += local == "xf"
-            if elements > MAX_PART_ELEMENTS or formats > MAX_FORMATS:
-                raise TooMuchError(_(
-                    "Die Datei enthält ungewöhnlich viele Formate oder Objekte (mehr als "
-                    "%(max)s in einem Teil der Datei). Bitte kopieren Sie nur die Tabelle "
-                    "(Inhalte, ohne Formate: Einfügen → Werte) in eine neue Arbeitsmappe und "
-                    "laden Sie diese hoch.", max=thousands(
-                        MAX_FORMATS if formats > MAX_FORMATS else MAX_PART_ELEMENTS)))
-        if local in ("t", "v"):
-            chars = 0
+        if not self.kind:
+            self.kind = ("sheet" if local in _SHEET_ROOTS else
+                         "strings" if local == "sst" else "other")
+            self.sheet = _Sheet(self.title) if self.kind == "sheet" else None
+        self.in_text += local in _TEXT
+        if self.sheet is not None and self.in_data:
+            self._in_sheet_data(self.sheet, local, attributes)
+        elif self.kind == "strings" and self.depth > 1:
+            self._in_strings(local)
+        else:
+            self._elsewhere(local, attributes)
 
-    def end(name: str) -> None:
-        nonlocal depth
-        depth -= 1
+    def _in_sheet_data(self, sheet: _Sheet, local: str, attributes: dict[str, str]) -> None:
+        if local == "row":
+            self.scan.row(sheet, attributes.get("r"))
+        elif local == "c":
+            self.scan.cell(sheet, attributes.get("r"))
+            self.cell_elements = self.chars = 0
+        else:
+            if local in ("v", "is", "f"):
+                self.scan.value(sheet)
+            self._in_cell()
 
-    def text(data: str) -> None:
-        nonlocal chars
-        chars += len(data)
-        if chars > MAX_CELL_CHARS + 1024:  # some room for whitespace around the text
+    def _in_strings(self, local: str) -> None:
+        if local == "si":
+            self.scan.shared_string()
+            self.cell_elements = self.chars = 0
+        else:
+            self._in_cell()
+
+    def _in_cell(self) -> None:
+        self.cell_elements += 1
+        if self.cell_elements > MAX_CELL_ELEMENTS:
+            raise _unusual()
+
+    def _elsewhere(self, local: str, attributes: dict[str, str]) -> None:
+        """Everything but cells: counted, its attributes too; some elements make cells."""
+        if local == "sheetData":
+            self.in_data = True
+            return
+        self.scan.other_element(self.elements)
+        self.attribute_chars += sum(len(value) for value in attributes.values())
+        self.formats += local == "xf"
+        if self.attribute_chars > MAX_ATTRIBUTE_CHARS or self.formats > MAX_FORMATS:
+            raise _unusual()
+        if self.sheet is not None and local in ("mergeCell", "hyperlink"):
+            self.scan.span(self.sheet, attributes.get("ref"))
+        elif self.kind == "other" and local == "comment":
+            self.scan.noted(attributes.get("ref"))
+
+    def end(self, name: str) -> None:
+        self.depth -= 1
+        local = name.rpartition(":")[2]
+        self.in_text -= local in _TEXT
+        if local == "sheetData":
+            self.in_data = False
+
+    def text(self, data: str) -> None:
+        if not self.in_text or self.kind == "other":
+            return
+        self.chars += len(data)
+        if self.chars > MAX_CELL_CHARS:
             raise TooMuchError(_("Eine Zelle enthält mehr als %(max)s Zeichen (die Grenze "
                                  "von Excel). Bitte kürzen Sie den Text.",
                                  max=thousands(MAX_CELL_CHARS)))
 
-    return start, end, text
 
-
-def _parse(stream: IO[bytes], handlers: _Handlers) -> None:
+def _parse(stream: IO[bytes], start: Callable[[str, dict[str, str]], None],
+           end: Callable[[str], None] | None = None,
+           text: Callable[[str], None] | None = None, first: bytes = b"") -> None:
     """Feed a part to expat in chunks; a DOCTYPE (entities) is refused outright."""
     parser = expat.ParserCreate()
-    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = \
-        handlers
-    parser.buffer_text = True
+    parser.StartElementHandler = start
+    if end is not None:
+        parser.EndElementHandler = end
+    if text is not None:
+        parser.CharacterDataHandler = text
+        parser.buffer_text = True
 
     def doctype(*_args: object) -> None:
         raise ValueError("DOCTYPE")  # spreadsheet parts never have one; entities expand
 
     parser.StartDoctypeDeclHandler = doctype
     parser.EntityDeclHandler = doctype
-    while chunk := stream.read(_CHUNK):
+    chunk = first or stream.read(_CHUNK)
+    while chunk:
         parser.Parse(chunk, False)
+        chunk = stream.read(_CHUNK)
     parser.Parse(b"", True)
 
 
@@ -336,5 +420,5 @@ def sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:
         if info.file_size > 4 * 2**20:
             return found  # a normal workbook.xml is a few kilobytes; the scan says the rest
         with archive.open(info) as stream:
-            _parse(stream, (start, lambda _name: None, lambda _data: None))
+            _parse(stream, start)
     return found

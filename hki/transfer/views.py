@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote_plus
@@ -40,6 +41,7 @@ from sqlalchemy import select
 from hki.auth.models import User
 from hki.dashboard import queries
 from hki.dashboard.search import fold
+from hki.db import utcnow
 from hki.extensions import db
 from hki.i18n import local_today
 from hki.plan.models import Plan
@@ -52,6 +54,9 @@ from hki.transfer.models import ImportJob
 
 bp = Blueprint("transfer", __name__)
 
+#: A queued import not taken by the worker after this long: the page says the worker may
+#: not be running (it takes a job within seconds when it is).
+WORKER_LATE = timedelta(minutes=2)
 #: Uploads older than this are removed when the next one arrives.
 KEEP_UPLOADS_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
@@ -216,7 +221,8 @@ def progress(job_id: int) -> ResponseReturnValue:
         flash(_("Import abgeschlossen: %(what)s.",
                 what=_summary_text(job.data_import.summary)), "success")
         return redirect(url_for("plan.overview", plan_id=job.data_import.plan_id))
-    return render_template("transfer/progress.html", job=job)
+    stuck = job.state is ReportState.QUEUED and utcnow() - job.requested_at > WORKER_LATE
+    return render_template("transfer/progress.html", job=job, stuck=stuck)
 
 
 def _summary_text(summary: dict[str, int]) -> str:

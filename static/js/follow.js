@@ -9,17 +9,23 @@
     return;
   }
   var url = box.getAttribute("data-follow");
+  // Every 2 seconds at first, then less often (up to every 30 s) while nothing happens.
+  var pause = 2000;
+  function later() {
+    window.setTimeout(look, pause);
+    pause = Math.min(pause * 1.25, 30000);
+  }
   function look() {
     fetch(url, { credentials: "same-origin", cache: "no-store" })
       .then(function (answer) { return answer.text(); })
       .then(function (state) {
         if (state.trim() === "running") {
-          window.setTimeout(look, 2000);
+          later();
         } else {
           window.location.reload();
         }
       })
-      .catch(function () { window.setTimeout(look, 5000); });
+      .catch(later);
   }
-  window.setTimeout(look, 2000);
+  later();
 }());

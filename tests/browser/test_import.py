@@ -65,7 +65,7 @@ def test_coordinator_imports_a_plan_after_fixing_a_mistake(
     browser.find_element(By.XPATH, "//button[text()='Import ausführen']").click()
     WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.TAG_NAME,
                                                                      "progress")))
-    assert "wartet darauf, geschrieben zu werden" in browser.find_element(
+    assert "wartet darauf, ausgeführt zu werden" in browser.find_element(
         By.CSS_SELECTOR, "[role=status]").text
     assert axe(browser)["violations"] == []
     assert browser.save_screenshot(str(screenshot_dir / "import-wartet.png"))

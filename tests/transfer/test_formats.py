@@ -162,8 +162,8 @@ def test_repeated_filled_rows_are_refused_without_expanding_them() -> None:
     with pytest.raises(FileProblemError) as error:
         ods_to_workbook(data)
     assert time.perf_counter() - started < 1
-    assert ("mehr als 10.000 ausgefüllte Zeilen (alle Blätter zusammen, zuletzt im Blatt "
-            "„Plan“)") in message(error)
+    assert ("mehr als 10.000 ausgefüllte Zeilen (alle Blätter zusammen; die Grenze wurde im "
+            "Blatt „Plan“ überschritten)") in message(error)
 
 
 def test_repeated_filled_columns_and_far_rows_are_refused() -> None:

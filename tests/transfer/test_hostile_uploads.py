@@ -53,7 +53,7 @@ _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
 def xlsx(rows: str, strings: str | None = None, prolog: str = "", styles: str = "",
-         after: str = "") -> bytes:
+         after: str = "", sheet_path: str = "worksheets/sheet1.xml", extra: str = "") -> bytes:
     """A workbook with one sheet „Maßnahmen“ whose <sheetData> is ``rows``."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -62,8 +62,11 @@ def xlsx(rows: str, strings: str | None = None, prolog: str = "", styles: str = 
         archive.writestr("_rels/.rels", _RELS)
         archive.writestr("xl/workbook.xml", _WORKBOOK)
         archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS.format(
-            strings=_STRINGS_REL if strings is not None else ""))
-        archive.writestr("xl/worksheets/sheet1.xml",
+            strings=_STRINGS_REL if strings is not None else "").replace(
+                "worksheets/sheet1.xml", sheet_path))
+        if extra:
+            archive.writestr("xl/extra.bin", extra)
+        archive.writestr(f"xl/{sheet_path}",
                          f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<worksheet '
                          f'xmlns="{_MAIN}"><sheetData>{rows}</sheetData>{after}</worksheet>')
         if styles:
@@ -140,10 +143,10 @@ def test_a_flood_of_cell_formats_or_objects_is_refused() -> None:
     """2 million formats took 39 s and 1.6 GB in openpyxl, under the element limit."""
     formats = '<cellXfs count="70000">' + '<xf numFmtId="0"/>' * 70_000 + "</cellXfs>"
     message, _s, _p = refused(xlsx('<row r="1"><c r="A1"><v>1</v></c></row>', styles=formats))
-    assert "mehr als 65.490 in einem Teil der Datei" in message
+    assert "ungewöhnlich viele Formate oder Objekte" in message
     fonts = "<fonts>" + "<font><b/></font>" * 100_001 + "</fonts>"
     message, _s, _p = refused(xlsx('<row r="1"><c r="A1"><v>1</v></c></row>', styles=fonts))
-    assert "mehr als 200.000 in einem Teil der Datei" in message
+    assert "ungewöhnlich viele Formate oder Objekte" in message
 
 
 @pytest.mark.parametrize(("after", "expected"), [
@@ -187,7 +190,7 @@ def test_element_and_time_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "mehr als 40 Elemente" in refused(xlsx(rows))[0]
     monkeypatch.setattr(scanning, "MAX_ELEMENTS", 10**9)
     monkeypatch.setattr(scanning, "MAX_SCAN_SECONDS", 0.0)
-    assert "zu aufwendig" in refused(xlsx("<row/>" * 20_001))[0]
+    assert "dauert zu lange" in refused(xlsx("<row/>" * 20_001))[0]
 
 
 def test_too_many_parts_and_unpacked_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -218,3 +221,69 @@ def test_csv_is_bounded_by_the_same_rectangle() -> None:
     data = ("Nummer;Titel\n" + ";" * 899 + "x\n" + "1.1;Sprachkurs\n" * 700).encode()
     with pytest.raises(FileProblemError, match=r"mehr als 400\.000 Zellen"):
         importing.open_file(data, "plan.csv", "Plan")
+
+
+# --- Found by an independent review: ways around the first version of the scan ----------
+
+
+def test_a_sheet_stored_under_another_name_is_counted_too() -> None:
+    """openpyxl follows the relationships; the scan goes by each part's root element."""
+    for path in ("elsewhere/sheet1.xml", "worksheets/sheet1.dat"):
+        message, seconds, _p = refused(xlsx(
+            '<row r="1"><c r="A1"><v>1</v></c></row>', sheet_path=path,
+            after='<mergeCells count="1"><mergeCell ref="A2:XFD1048576"/></mergeCells>'))
+        assert "1.024 Spalten" in message and seconds < 5, path
+
+
+def test_overlapping_merged_and_linked_ranges_add_up() -> None:
+    """Five merges of 398,000 cells each: every one is filled cell by cell."""
+    merges = '<mergeCell ref="A2:AMJ390"/>' * 5
+    message, seconds, _p = refused(xlsx('<row r="1"><c r="A1"><v>1</v></c></row>',
+                                        after=f"<mergeCells>{merges}</mergeCells>"))
+    assert "400.000 Zellen" in message and seconds < 5
+    links = '<hyperlink ref="A2:AMJ200" display="x"/>' * 3
+    message, _s, _p = refused(xlsx('<row r="1"><c r="A1"><v>1</v></c></row>',
+                                   after=f"<hyperlinks>{links}</hyperlinks>"))
+    assert "400.000 Zellen" in message
+
+
+def test_rows_without_cells_are_counted() -> None:
+    """Each formatted empty row becomes an object; 100,001 of them are refused."""
+    message, _s, _p = refused(xlsx('<row r="1" ht="1" customHeight="1"/>' * 100_001))
+    assert "hki liest höchstens 100.000 Zeilen" in message
+
+
+def test_long_range_lists_in_attributes_are_refused() -> None:
+    """openpyxl makes an object of every range of a validation's sqref."""
+    ranges = " ".join(["A1:B2"] * 200_000)
+    message, _s, _p = refused(xlsx(
+        '<row r="1"><c r="A1"><v>1</v></c></row>',
+        after=f'<dataValidations count="1"><dataValidation sqref="{ranges}"/>'
+              "</dataValidations>"))
+    assert "ungewöhnlich viele Formate oder Objekte" in message
+
+
+def test_the_text_of_a_cell_counts_across_its_runs_and_whitespace_does_not() -> None:
+    runs = "<r><t>" + "x" * 20_000 + "</t></r>"
+    message, _s, _p = refused(xlsx('<row r="1"><c r="A1" t="s"><v>0</v></c></row>',
+                                   f"<si>{runs * 2}</si>"))
+    assert "mehr als 32.767 Zeichen" in message
+    pretty = "".join(f'\n  <row r="{r}">\n    <c r="A{r}"/>\n  </row>'
+                     for r in range(1, 3001)) + " " * 40_000
+    open_workbook(xlsx(pretty))  # indentation and empty cells: no refusal
+
+
+def test_many_comments_are_refused() -> None:
+    comments = "".join(f'<comment ref="A{n}" authorId="0"><text><t>Hinweis</t></text>'
+                       "</comment>" for n in range(1, 80_001))
+    data = xlsx('<row r="1"><c r="A1"><v>1</v></c></row>',
+                extra=f'<?xml version="1.0"?><comments xmlns="{_MAIN}"><commentList>'
+                      f"{comments}</commentList></comments>")
+    message, _s, _p = refused(data)
+    assert "ungewöhnlich viele Formate oder Objekte" in message
+
+
+def test_binary_parts_are_passed_over() -> None:
+    book = open_workbook(xlsx('<row r="1"><c r="A1"><v>1</v></c></row>',
+                              extra="\x89PNG\r\n\x1a\n not xml"))
+    assert book["Maßnahmen"]["A1"].value == 1

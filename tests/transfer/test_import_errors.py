@@ -206,7 +206,8 @@ FILE_CASES: list[tuple[str, Callable[[], bytes], str]] = [
     ("password-protected", _encrypted, "mit einem Kennwort geschützt"),
     ("corrupt", lambda: workbook()[:3000], "beschädigt"),
     ("100,000 rows", lambda: _rows(100_000),
-     "mehr als 10.000 ausgefüllte Zeilen (alle Blätter zusammen, zuletzt im Blatt „Sachstände“)"),
+     "mehr als 10.000 ausgefüllte Zeilen (alle Blätter zusammen; die Grenze wurde im Blatt "
+     "„Sachstände“ überschritten)"),
 ]
 
 

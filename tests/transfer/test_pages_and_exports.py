@@ -17,7 +17,7 @@ from hki.plan.models import Measure, Plan
 from hki.reports.models import ReportState
 from hki.transfer import importing, views, writing
 from hki.transfer import jobs as import_jobs
-from hki.transfer.models import DataImport
+from hki.transfer.models import DataImport, ImportJob
 from hki.updates.models import StatusUpdate
 from hki.vocab import PlanState, Role, Status
 from tests.conftest import Auth, QueryCounter
@@ -45,7 +45,8 @@ def test_upload_preview_confirm_writes_once_and_says_what_it_did(
     assert response.status_code == 302 and "/import/auftrag/" in response.location
     assert counts() == before  # the confirmation only queues: the worker writes
     waiting = client.get(response.location).get_data(as_text=True)
-    assert "Der Import wartet darauf, geschrieben zu werden" in waiting
+    assert "Der Import wartet darauf, ausgeführt zu werden" in waiting
+    assert "Hintergrunddienst" not in waiting
     assert 'data-follow="/import/auftrag/' in waiting and "js/follow.js" in waiting
     assert client.get(f"{response.location}?stand=1").get_data(as_text=True) == "running"
     again = client.post(f"/import/{token}")  # a second click: sent where the first went
@@ -122,6 +123,27 @@ def test_too_large_upload_gets_the_german_page(client: FlaskClient, auth: Auth,
                            content_type="multipart/form-data")
     assert response.status_code == 413
     assert "Die Datei ist zu groß" in response.get_data(as_text=True)
+
+
+def test_a_waiting_import_says_when_the_worker_seems_down_and_a_restart_fails_it(
+    client: FlaskClient, auth: Auth, make: Factories,
+) -> None:
+    auth.login_as(Role.COORDINATOR)
+    page = _upload(client, workbook())
+    token = page.split('action="/import/')[1].split('"')[0]
+    location = client.post(f"/import/{token}").location
+    job = db.session.scalars(select(ImportJob)).one()
+    job.requested_at -= views.WORKER_LATE * 2
+    db.session.commit()
+    assert "Vermutlich läuft der Hintergrunddienst" in client.get(location).get_data(
+        as_text=True)
+    job.state = ReportState.RUNNING  # the worker took it and was stopped
+    db.session.commit()
+    before = counts()
+    assert import_jobs.fail_interrupted(db.session) == 1
+    shown = client.get(location).get_data(as_text=True)
+    assert "Der Import wurde unterbrochen" in shown and counts() == before
+    assert import_jobs.run_once(db.session) is None  # not queued again
 
 
 def test_a_second_file_at_the_same_moment_is_asked_to_wait_and_loses_nothing(
