@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/transfer.py [--measures 4900] [--answers 1] [--runs 3] [--database-url URL]
+    python bench/transfer.py [--measures 4800] [--answers 1] [--runs 3] [--database-url URL]
 
 A file holds at most 10,000 filled rows in all sheets (``hki/transfer/scanning.py``), so
 the defaults stay under it. Writes a workbook with ``--measures`` measures (10 fields, 10
@@ -154,7 +154,7 @@ def one_run(data: bytes, database_url: str | None, folder: Path) -> dict[str, fl
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--measures", type=int, default=4900)
+    parser.add_argument("--measures", type=int, default=4800)
     parser.add_argument("--answers", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--database-url", default=None)

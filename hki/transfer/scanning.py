@@ -34,7 +34,8 @@ MAX_COLUMNS = 1024
 #: a cell of each, and readers walk the rectangle.
 MAX_CELLS = 400_000
 #: Rows with content in all sheets together; a plan has hundreds, a history some
-#: thousands. Writing a measure costs most: 9,800 new ones take the worker 13 s and 265 MB.
+#: thousands. Writing a measure costs most: 9,700 new ones take the worker some 13 s and
+#: 265 MB.
 MAX_ROWS = 10_000
 #: Last row of a sheet, and rows stored in one (also empty formatted rows count).
 MAX_STORED_ROWS = 100_000
@@ -290,7 +291,9 @@ class _Part:
         self.scan, self.title = scan, title
         self.kind = ""
         self.sheet: _Sheet | None = None
-        self.depth = self.elements = self.formats = self.attribute_chars = 0
+        self.depth = self.formats = self.attribute_chars = 0
+        #: Elements of this part that are not cells or their text.
+        self.outside = 0
         #: Inside <sheetData>; inside a value, formula or text run; in the current cell.
         self.in_data = False
         self.in_text = 0
@@ -298,7 +301,6 @@ class _Part:
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
         self.depth += 1
-        self.elements += 1
         if self.depth > MAX_DEPTH:
             raise TooMuchError(_("Die Datei ist ungewöhnlich tief verschachtelt (mehr als "
                                  "%(max)d Ebenen) und ist keine gewöhnliche Arbeitsmappe.",
@@ -345,7 +347,8 @@ class _Part:
         if local == "sheetData":
             self.in_data = True
             return
-        self.scan.other_element(self.elements)
+        self.outside += 1
+        self.scan.other_element(self.outside)
         self.attribute_chars += sum(len(value) for value in attributes.values())
         self.formats += local == "xf"
         if self.attribute_chars > MAX_ATTRIBUTE_CHARS or self.formats > MAX_FORMATS:

@@ -287,3 +287,15 @@ def test_binary_parts_are_passed_over() -> None:
     book = open_workbook(xlsx('<row r="1"><c r="A1"><v>1</v></c></row>',
                               extra="\x89PNG\r\n\x1a\n not xml"))
     assert book["Maßnahmen"]["A1"].value == 1
+
+
+def test_a_big_sheet_with_validations_after_its_cells_is_read() -> None:
+    """The budget for elements that are not cells does not count the cells (a regression:
+    a plan of 9,700 measures with the template's drop-down lists was refused)."""
+    row = "".join(f"<c><v>{i}</v></c>" for i in range(12))
+    rows = "".join(f'<row r="{r}">{row}</row>' for r in range(1, 9_001))
+    book = open_workbook(xlsx(rows, after='<dataValidations count="1"><dataValidation '
+                                          'type="list" sqref="E2:E9000"><formula1>"hoch,'
+                                          'mittel"</formula1></dataValidation>'
+                                          "</dataValidations>"))
+    assert book["Maßnahmen"].max_row == 9_000
