@@ -69,14 +69,6 @@ def request_report(session: AnySession, plan: Plan, user: User, stichtag: date,
     return report
 
 
-def same_stichtag(session: AnySession, plan_id: int, stichtag: date) -> list[Report]:
-    """Reports of the plan for that Stichtag that exist or are being made."""
-    return list(session.scalars(
-        select(Report).where(Report.plan_id == plan_id, Report.stichtag == stichtag,
-                             Report.kind == ReportKind.PROGRESS,
-                             Report.state != ReportState.FAILED).order_by(Report.id)))
-
-
 def requested_for(session: AnySession, plan_id: int, stichtag: date, kind: ReportKind
                   ) -> list[Report]:
     """Every report of the plan and kind requested for the Stichtag, failed ones too.
@@ -87,6 +79,16 @@ def requested_for(session: AnySession, plan_id: int, stichtag: date, kind: Repor
     return list(session.scalars(
         select(Report).where(Report.plan_id == plan_id, Report.stichtag == stichtag,
                              Report.kind == kind).order_by(Report.id)))
+
+
+def not_failed(reports: list[Report]) -> list[Report]:
+    """The reports that exist or are being made (a failed one never became a report)."""
+    return [r for r in reports if r.state is not ReportState.FAILED]
+
+
+def same_stichtag(session: AnySession, plan_id: int, stichtag: date) -> list[Report]:
+    """Sachstandsberichte of the plan for that Stichtag that exist or are being made."""
+    return not_failed(requested_for(session, plan_id, stichtag, ReportKind.PROGRESS))
 
 
 def issue_key(plan_id: int, stichtag: date, kind: ReportKind, issued: int) -> str:

@@ -122,7 +122,7 @@ def index(plan_id: int) -> ResponseReturnValue:
         if not issuer:
             abort(403)
         requested = jobs.requested_for(db.session, plan_id, stichtag, ReportKind.PROGRESS)
-        duplicates = [r for r in requested if r.state is not ReportState.FAILED]
+        duplicates = jobs.not_failed(requested)
         issued = len(requested)
         confirmed = request.form.get("bestaetigt", "")
         if not duplicates or confirmed:

@@ -51,8 +51,8 @@ def run_once(session: AnySession) -> ImportJob | None:
         # free them before writing, so their memory serves the write instead of adding up.
         gc.collect()
         if check.ok:
-            record = importing.apply_import(session, check, job.requested_by)
-            job.data_import = record
+            job.data_import = importing.apply_import(session, check, job.requested_by)
+            job.state = ReportState.DONE
         else:
             session.rollback()
             job = session.get_one(ImportJob, job_id)
@@ -64,8 +64,8 @@ def run_once(session: AnySession) -> ImportJob | None:
         job.problems = [_("Der Import konnte nicht ausgeführt werden (%(kind)s). Bitte "
                           "versuchen Sie es erneut oder wenden Sie sich an die IT.",
                           kind=type(error).__name__)]
-    job.state = ReportState.DONE if job.data_import_id or job.data_import else \
-        ReportState.FAILED
+    if job.state is not ReportState.DONE:
+        job.state = ReportState.FAILED
     job.finished_at = utcnow()
     job.data = None  # the import keeps the file's SHA-256; the bytes are not needed again
     session.commit()

@@ -31,6 +31,14 @@ def _upload(client: FlaskClient, data: bytes, name: str = "plan.xlsx") -> str:
     return response.get_data(as_text=True)
 
 
+def _confirmed(client: FlaskClient) -> str:
+    """Upload the example workbook and confirm it; the address of its progress page."""
+    page = _upload(client, workbook())
+    token = page.split('action="/import/')[1].split('"')[0]
+    location: str = client.post(f"/import/{token}").location
+    return location
+
+
 def test_upload_preview_confirm_writes_once_and_says_what_it_did(
     client: FlaskClient, auth: Auth, make: Factories,
 ) -> None:
@@ -67,9 +75,7 @@ def test_an_import_that_no_longer_fits_fails_in_the_worker_with_its_problems(
 ) -> None:
     """Between preview and worker the plan was closed: nothing written, reasons shown."""
     auth.login_as(Role.COORDINATOR)
-    page = _upload(client, workbook())
-    token = page.split('action="/import/')[1].split('"')[0]
-    location = client.post(f"/import/{token}").location
+    location = _confirmed(client)
     before = counts()
     # Meanwhile a colleague imported the plan and it was closed (read only since).
     make.plan(title="HKI Musterstadt 2026–2030", state=PlanState.CLOSED)
@@ -129,9 +135,7 @@ def test_a_waiting_import_says_when_the_worker_seems_down_and_a_restart_fails_it
     client: FlaskClient, auth: Auth, make: Factories,
 ) -> None:
     auth.login_as(Role.COORDINATOR)
-    page = _upload(client, workbook())
-    token = page.split('action="/import/')[1].split('"')[0]
-    location = client.post(f"/import/{token}").location
+    location = _confirmed(client)
     job = db.session.scalars(select(ImportJob)).one()
     job.requested_at -= views.WORKER_LATE * 2
     db.session.commit()
